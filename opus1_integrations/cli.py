@@ -1,0 +1,313 @@
+"""The ``opus1-int`` command line, built in one factory; domain errors become ``Error:`` + hint + exit code."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import traceback
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from . import __version__, runlog, state
+from . import settings as settings_store
+from .configure_command import ConfigureGroup
+from .contacts.cli import contacts_app
+from .errors import Opus1Error
+from .host import Host
+from .outcomes import SyncOptions
+from .output import emit_json, people
+from .plugins import Plugins
+from .settings import scrub
+
+DEBUG_ENV = "OPUS1_INT_DEBUG"
+EXIT_INTERRUPTED = 130
+
+Business = Annotated[str, typer.Option("--business", "-b", help="The business (studio) id.")]
+Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+Integration = Annotated[str, typer.Argument(help="The integration, e.g. mailchimp (see `opus1-int plugins`).")]
+Contacts = Annotated[
+    Optional[Path], typer.Option("--contacts", help="The opus1 accounts export to read instead of the saved one.")
+]
+
+
+def version_callback(value: bool) -> None:
+    """Print the version for ``--version`` (module level: typer resolves annotations in the module's globals)."""
+    if value:
+        typer.echo(f"opus1-int {__version__}")
+        raise typer.Exit()
+
+
+def make_cli(plugins: Plugins | None = None) -> click.Group:
+    """Build the whole CLI: host commands, ``configure`` per integration, and the plugins' own commands."""
+    if plugins is None:
+        plugins = Plugins()
+        plugins.load_entry_points()
+    host_box: dict[str, Host] = {}
+
+    def get_host(open_db: bool = True) -> Host:
+        if "host" not in host_box:
+            if not open_db:
+                return Host(plugins, db=None)  # plugins only: listing, schemas, help
+            host_box["host"] = Host(plugins, state.open_db())
+        return host_box["host"]
+
+    app = typer.Typer(
+        name="opus1-int",
+        help="Sync a studio's opus1 clients to other services (Mailchimp, ...).",
+        no_args_is_help=True,
+        pretty_exceptions_show_locals=False,
+        add_completion=False,
+    )
+
+    @app.callback()
+    def root(
+        version: Annotated[
+            bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version and exit.")
+        ] = False,
+    ) -> None:
+        """Sync a studio's opus1 clients to other services."""
+
+    @app.command("plugins")
+    def plugins_command(as_json: Json = False) -> None:
+        """List the installed integrations, their hooks and any load error."""
+        rows = [p.as_dict() for _, p in sorted(plugins.loaded.items())]
+        if as_json:
+            emit_json(rows)
+            return
+        table = Table("integration", "version", "hooks", "error")
+        for row in rows:
+            table.add_row(row["name"], row["version"] or "", ", ".join(row["hooks"]), row["error"] or "")
+        people().print(table)
+
+    @app.command("validate")
+    def validate_command(integration: Integration, business: Business = "default", as_json: Json = False) -> None:
+        """Check the saved settings live: each failing check says how to fix it."""
+        checks = get_host().validate(integration, business)
+        if as_json:
+            emit_json([asdict(c) for c in checks])
+        else:
+            console = people()
+            for check in checks:
+                mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
+                console.print(f"{mark} {check.name}: {check.message}")
+                if not check.ok and check.hint:
+                    console.print(f"    [dim]fix:[/] {check.hint}")
+        if not all(c.ok for c in checks):
+            raise typer.Exit(3)
+
+    @app.command("sync")
+    def sync_command(
+        integration: Integration,
+        business: Business = "default",
+        contacts: Contacts = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only: send no writes.")] = False,
+        plan: Annotated[
+            Optional[Path], typer.Option("--plan", help="Write the plan per contact to this .csv or .json file.")
+        ] = None,
+        force: Annotated[bool, typer.Option("--force", help="Run even past the safety stop.")] = False,
+        as_json: Json = False,
+    ) -> None:
+        """Sync one business's opus1 export to the integration."""
+        result = get_host().sync(
+            integration,
+            business,
+            contacts=contacts,
+            options=SyncOptions(dry_run=dry_run, plan_path=plan, force=force),
+            show_progress=not as_json and sys.stderr.isatty(),
+        )
+        summary = {"business": result.business, "integration": result.integration, "run_id": result.run_id,
+                   "status": result.status, "dry_run": result.dry_run, **result.counts}
+        if as_json:
+            emit_json(summary)
+        else:
+            what = "Dry run" if dry_run else "Sync"
+            counts = ", ".join(f"{k} {v}" for k, v in result.counts.items() if isinstance(v, int))
+            people().print(f"[green]✓[/] {what} of {integration} for [bold]{business}[/] finished "
+                           f"(run {result.run_id}): {counts}")
+
+    @app.command("diagnose")
+    def diagnose_command(
+        integration: Annotated[Optional[str], typer.Argument(help="One integration; all when omitted.")] = None,
+        business: Business = "default",
+        as_json: Json = False,
+    ) -> None:
+        """List every integration error with how to fix it; exit 1 when there is any error."""
+        host = get_host()
+        names = [integration] if integration else sorted(  # broken plugins and the business's integrations
+            name
+            for name, record in plugins.loaded.items()
+            if record.error or settings_store.load(host.db, business, name)
+        )
+        report = []
+        for name in names:
+            record = plugins.loaded.get(name)
+            if record is not None and record.error:
+                report.append({"integration": name, "severity": "error", "code": "plugin_broken",
+                               "message": record.error, "hint": "reinstall or upgrade the plugin"})
+                continue
+            for finding in host.diagnose(name, business):
+                report.append({"integration": name, **asdict(finding)})
+        errors = [r for r in report if r["severity"] == "error"]
+        if as_json:
+            emit_json({"business": business, "errors": len(errors), "findings": report})
+        else:
+            console = people()
+            if not report:
+                console.print(f"[green]✓[/] no problems found for business [bold]{business}[/]")
+            for r in report:
+                colour = {"error": "red", "warning": "yellow"}.get(r["severity"], "dim")
+                console.print(f"[{colour}]{r['severity']}[/] [{r['integration']}] {r['message']}")
+                if r["hint"]:
+                    console.print(f"    [dim]fix:[/] {r['hint']}")
+        if errors:
+            raise typer.Exit(1)
+
+    @app.command("runs")
+    def runs_command(
+        business: Annotated[Optional[str], typer.Option("--business", "-b", help="Only this business.")] = None,
+        integration: Annotated[Optional[str], typer.Option("--integration", help="Only this integration.")] = None,
+        status: Annotated[
+            Optional[str], typer.Option("--status", help="Only runs with this status: running, ok, failed, interrupted.")
+        ] = None,
+        limit: Annotated[int, typer.Option("--limit", help="How many runs to show.")] = 20,
+        as_json: Json = False,
+    ) -> None:
+        """Show the run log, newest first."""
+        rows = runlog.list_runs(get_host().db, business=business, integration=integration, status=status, limit=limit)
+        if as_json:
+            emit_json(rows)
+            return
+        table = Table("run", "business", "integration", "started", "status", "dry run", "counts", "error")
+        for r in rows:
+            counts = ", ".join(f"{k} {v}" for k, v in r["counts"].items() if isinstance(v, int))
+            table.add_row(str(r["id"]), r["business"], r["integration"], r["started_at"], r["status"],
+                          "yes" if r["dry_run"] else "", counts, r["error"] or "")
+        people().print(table)
+
+    @app.command("check")
+    def check_command(
+        integration: Integration,
+        query: Annotated[str, typer.Argument(help="A client's email address or opus1 person id.")],
+        business: Business = "default",
+        contacts: Contacts = None,
+        as_json: Json = False,
+    ) -> None:
+        """Is this client in the integration's audience, and if not, why?"""
+        answer = get_host().check(integration, business, query, contacts=contacts)
+        if as_json:
+            emit_json({**answer, "people": [asdict(d) for d in answer["people"]]})
+            return
+        console = people()
+        if not answer["people"]:
+            console.print(f"{query} is not in the opus1 export for business {business}.")
+        for decision in answer["people"]:
+            console.print(f"[bold]{decision.first_name} {decision.last_name}[/] ({decision.person_id}): "
+                          f"{decision.reason} — {decision.detail}")
+        for key, facts in answer["contacts"].items():
+            last = facts["last_run"]
+            if last:
+                line = f"run {last['run_id']} ({last['started_at']}): {last['outcome']}"
+                if last["message"]:
+                    line += f" — {last['message']}"
+            else:
+                line = "never synced"
+            console.print(f"{key}: last sync: {line}")
+            live = facts["live"]
+            if live is None:
+                console.print(f"{key}: in {integration}: [yellow]not a member[/]")
+            else:
+                console.print(f"{key}: in {integration}: " + ", ".join(f"{k} {v}" for k, v in live.items()))
+
+    @app.command("verify")
+    def verify_command(
+        integration: Integration,
+        sample: Annotated[int, typer.Option("--sample", min=1, help="How many synced contacts to check.")] = 20,
+        seed: Annotated[Optional[int], typer.Option("--seed", help="Pick the same sample again.")] = None,
+        business: Business = "default",
+        contacts: Contacts = None,
+        as_json: Json = False,
+    ) -> None:
+        """Fetch a random sample of synced contacts live and report any that are missing or differ."""
+        results = get_host().verify(integration, business, sample, contacts=contacts, seed=seed)
+        bad = [r for r in results if not r["ok"]]
+        if as_json:
+            emit_json({"business": business, "checked": len(results), "differ": len(bad), "results": results})
+        else:
+            console = people()
+            console.print(f"checked {len(results)} contacts: {len(results) - len(bad)} match, {len(bad)} differ")
+            for r in bad:
+                console.print(f"[red]✗[/] {r['key']}: " + "; ".join(r["problems"]))
+        if bad:
+            raise typer.Exit(1)
+
+    app.add_typer(contacts_app, name="contacts")
+    for record in list(plugins.loaded.values()):
+        if record.error is None:
+            try:
+                plugins.pm.subset_hook_caller(
+                    "register_commands",
+                    remove_plugins=[p.module for p in plugins.loaded.values() if p is not record and p.module],
+                )(cli=app)
+            except Exception as exc:  # a plugin's command registration can raise anything
+                record.error = f"register_commands failed: {type(exc).__name__}: {exc}"
+
+    group = typer.main.get_command(app)
+    group.add_command(ConfigureGroup(get_host))
+    return group
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``opus1-int``: run the CLI and map errors to documented exit codes."""
+    signal.signal(signal.SIGTERM, _terminate)
+    debug = os.environ.get(DEBUG_ENV) == "1"
+    try:
+        cli = make_cli()
+        result = cli.main(args=argv, prog_name="opus1-int", standalone_mode=False)
+        if result == EXIT_INTERRUPTED:  # typer turns KeyboardInterrupt into exit 130
+            raise KeyboardInterrupt
+        return result if isinstance(result, int) else 0
+    except Opus1Error as exc:
+        if debug:
+            traceback.print_exception(exc)
+        _print_error(exc.message, exc.hint, getattr(exc, "problems", None), getattr(exc, "total", 0))
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except (click.ClickException, typer.TyperException) as exc:  # typer raises its own copy of click's errors
+        exc.show()
+        return exc.exit_code
+    except (KeyboardInterrupt, click.exceptions.Abort, typer.Abort):
+        people().print("Interrupted; the run log marks the run as interrupted and the next run finishes the work.")
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if debug:
+            traceback.print_exception(exc)
+        _print_error(scrub(f"unexpected {type(exc).__name__}: {exc}"),
+                     "this is a bug; run again with OPUS1_INT_DEBUG=1 and report the traceback", None, 0)
+        return 1
+
+
+def _print_error(message: str, hint: str | None, problems: list | None, total: int) -> None:
+    console = people()
+    console.print(f"[red]Error:[/] {escape(scrub(message))}")
+    for problem in problems or []:
+        console.print(f"  - {scrub(str(problem))}", markup=False)
+    if problems and total > len(problems):
+        console.print(f"  ... and {total - len(problems)} more", markup=False)
+    if hint:
+        console.print(f"Hint: {scrub(hint)}", markup=False)
+
+
+def _terminate(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

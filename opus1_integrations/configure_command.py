@@ -1,0 +1,101 @@
+"""``opus1-int configure INTEGRATION``: a sub-command per integration, its options read from the settings schema."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import click
+
+from . import settings as settings_store
+from .errors import SettingsInvalid
+from .output import emit_json, people
+
+
+def option_name(prop: str) -> str:
+    """The command-line spelling of a settings property: ``user_id`` -> ``--user-id``."""
+    return "--" + prop.replace("_", "-")
+
+
+class ConfigureGroup(click.Group):
+    """Lists one sub-command per loaded integration and builds each from its settings schema on demand."""
+
+    def __init__(self, get_host: Callable, **kwargs):
+        super().__init__(name="configure", help="Save an integration's settings for a business (checked live first).",
+                         **kwargs)
+        self.get_host = get_host
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return self.get_host(open_db=False).plugins.names()
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        host = self.get_host(open_db=False)
+        if name not in host.plugins.loaded:
+            return None
+        host.plugins.get(name)  # raises PluginBroken for a plugin that failed to load
+        return _build_command(name, host.schema(name), self.get_host)
+
+
+def _build_command(name: str, schema: dict, get_host: Callable) -> click.Command:
+    props = schema.get("properties", {})
+    secrets = settings_store.secret_fields(schema)
+    params: list[click.Parameter] = []
+    for prop, spec in props.items():
+        kind = spec.get("type")
+        help_text = spec.get("description", "")
+        if kind == "boolean":
+            params.append(click.Option([f"{option_name(prop)}/--no-{prop.replace('_', '-')}"], prop, default=None,
+                                       help=help_text))
+        elif kind == "array":
+            params.append(click.Option([option_name(prop)], prop, multiple=True, default=None,
+                                       help=help_text + " (repeat the option for several values)"))
+        else:
+            click_type = {"integer": int, "number": float}.get(kind, str)
+            if "enum" in spec:
+                click_type = click.Choice([str(v) for v in spec["enum"]])
+            params.append(click.Option([option_name(prop)], prop, type=click_type, default=None, help=help_text))
+        if prop in secrets:
+            params.append(click.Option([option_name(prop) + "-env"], f"{prop}__env", metavar="VAR", default=None,
+                                       help=f"Keep {prop} in this environment variable; only its name is stored."))
+    params += [
+        click.Option(["--contacts"], "contacts", metavar="PATH", default=None,
+                     help="The business's opus1 accounts export (JSON Lines, JSON or CSV) that syncs read."),
+        click.Option(["--disable"], is_flag=True, default=False, help="Save the settings but disable the integration."),
+        click.Option(["--business", "-b"], default="default", show_default=True, help="The business (studio) id."),
+        click.Option(["--json", "as_json"], is_flag=True, default=False, help="Print the result as JSON on stdout."),
+    ]
+
+    def callback(contacts, disable, business, as_json, **values):
+        given = {}
+        for prop in props:
+            value = values.get(prop)
+            if prop in secrets and values.get(f"{prop}__env"):
+                given[prop] = settings_store.env_reference(values[f"{prop}__env"])
+            elif value not in (None, ()):
+                given[prop] = list(value) if isinstance(value, tuple) else value
+        host = get_host()
+        stored = settings_store.load(host.db, business, name)
+        have = {**(stored.settings if stored else {}), **given}
+        for prop in schema.get("required", []):
+            if prop not in have:
+                given[prop] = _ask(prop, props[prop], prop in secrets)
+        saved = host.configure(name, business, given, contacts_path=contacts, enabled=not disable)
+        state = "saved, disabled" if disable else "saved and enabled"
+        if as_json:
+            emit_json({"business": business, "integration": name, "enabled": not disable, "settings": saved})
+        else:
+            people().print(f"[green]✓[/] {name} settings for business [bold]{business}[/] {state}.")
+        return 0
+
+    return click.Command(name, params=params, callback=callback,
+                         help=schema.get("description", f"Configure {name}."))
+
+
+def _ask(prop: str, spec: dict, secret: bool) -> str:
+    if not sys.stdin.isatty():
+        raise SettingsInvalid(
+            f"setting {prop!r} is required",
+            hint=f"pass {option_name(prop)}" + (f" or {option_name(prop)}-env VAR" if secret else ""),
+        )
+    label = spec.get("title") or prop.replace("_", " ")
+    return click.prompt(label, hide_input=secret, err=True)

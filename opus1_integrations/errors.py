@@ -1,0 +1,49 @@
+"""Domain errors. Each carries the exit code the CLI returns and a hint saying how to fix it."""
+
+from __future__ import annotations
+
+
+class Opus1Error(Exception):
+    """Base of every error the CLI turns into ``Error: <message>`` plus a hint line."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class OperationFailed(Opus1Error):
+    """The operation ran and failed (exit 1)."""
+
+    exit_code = 1
+
+
+class UsageError(Opus1Error):
+    """The command line is wrong, e.g. an unknown integration (exit 2)."""
+
+    exit_code = 2
+
+
+class SettingsInvalid(Opus1Error):
+    """Settings or credentials are invalid or were rejected by the service (exit 3)."""
+
+    exit_code = 3
+
+
+class PluginBroken(Opus1Error):
+    """A plugin failed to load or misbehaved (exit 4)."""
+
+    exit_code = 4
+
+
+class ExportRejected(Opus1Error):
+    """The opus1 accounts export is malformed and was rejected as a whole (exit 5)."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, problems: list | None = None, total: int = 0, hint: str | None = None):
+        super().__init__(message, hint)
+        self.problems = problems or []
+        self.total = total

@@ -1,0 +1,116 @@
+"""Hook specifications: what an integration plugin can implement.
+
+Every hook except ``register_commands`` is called for the one integration named on
+the command line (never broadcast), so a broken plugin cannot break the others.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("opus1_integrations")
+hookimpl = pluggy.HookimplMarker("opus1_integrations")
+
+
+@hookspec
+def register_commands(cli):
+    """Add commands to the ``opus1-int`` CLI.
+
+    Called for every loaded plugin while the CLI is built.
+    :param cli: the root ``typer.Typer`` app; add a sub-app named after the integration.
+    :return: nothing.
+    :raises: nothing; an exception marks the plugin as broken.
+    """
+
+
+@hookspec(firstresult=True)
+def settings_schema():
+    """Describe the integration's settings.
+
+    :return: a JSON Schema (Draft 2020-12) object; secret fields carry ``"writeOnly": true``
+        and ``"x-secret": true``; the host validates settings against it before any other hook runs.
+    :raises: nothing.
+    """
+
+
+@hookspec(firstresult=True)
+def migrations():
+    """Give the integration's own database migrations.
+
+    :return: a ``sqlite_utils.Migrations`` set named after the plugin, applied by the host
+        before the plugin's other hooks run, or ``None`` when the plugin keeps no state.
+    :raises: nothing.
+    """
+
+
+@hookspec(firstresult=True)
+def configure(context, settings):
+    """Check new settings against the live service before the host saves them.
+
+    :param context: the ``opus1_integrations.context.Context`` of this business and integration.
+    :param settings: the settings, already valid against ``settings_schema``, secrets resolved.
+    :return: the settings to save (the same dict, or a normalised copy).
+    :raises SettingsInvalid: the service rejected them (nothing is saved).
+    :raises OperationFailed: the service could not be reached.
+    """
+
+
+@hookspec(firstresult=True)
+def validate(context, settings):
+    """Run the live checks of saved settings.
+
+    :param context: the ``Context`` of this business and integration.
+    :param settings: the saved settings, valid against ``settings_schema``, secrets resolved.
+    :return: a list of ``opus1_integrations.outcomes.Check``, each failing one with a hint.
+    :raises OperationFailed: the service could not be reached at all.
+    """
+
+
+@hookspec(firstresult=True)
+def sync(context, settings, audience, run, options):
+    """Bring the service in line with the business's contacts.
+
+    :param context: the ``Context`` of this business and integration.
+    :param settings: the saved settings, secrets resolved.
+    :param audience: the ``opus1_integrations.contacts.Audience`` built by the host's rules.
+    :param run: the ``opus1_integrations.runlog.Run`` to record each item's outcome in.
+    :param options: ``opus1_integrations.outcomes.SyncOptions`` (dry run, plan file, force).
+    :return: a dict of counts for the run summary (created, updated, unchanged, failed, ...).
+    :raises SettingsInvalid: credentials were rejected.
+    :raises OperationFailed: the run could not finish; items already recorded are kept.
+    """
+
+
+@hookspec(firstresult=True)
+def diagnose(context, settings):
+    """Find integration-specific problems (the host adds settings, run and data problems).
+
+    :param context: the ``Context`` of this business and integration.
+    :param settings: the saved settings, secrets resolved.
+    :return: a list of ``opus1_integrations.outcomes.Finding``.
+    :raises: nothing; report an unreachable service as a finding.
+    """
+
+
+@hookspec(firstresult=True)
+def lookup(context, settings, keys):
+    """Fetch the live state of contacts in the service, for ``check``.
+
+    :param context: the ``Context`` of this business and integration.
+    :param settings: the saved settings, secrets resolved.
+    :param keys: normalised (trimmed, lower-cased) email addresses.
+    :return: a dict mapping each key to a dict of plain facts (``status`` first), or ``None`` when absent.
+    :raises OperationFailed: the service could not be reached.
+    """
+
+
+@hookspec(firstresult=True)
+def verify(context, settings, contacts):
+    """Compare contacts with their live records, for ``verify``.
+
+    :param context: the ``Context`` of this business and integration.
+    :param settings: the saved settings, secrets resolved.
+    :param contacts: a sample of ``Contact`` objects the last runs synced.
+    :return: a list of dicts ``{"key", "ok", "problems": [str]}``, one per contact.
+    :raises OperationFailed: the service could not be reached.
+    """
