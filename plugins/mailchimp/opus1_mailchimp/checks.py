@@ -1,0 +1,58 @@
+"""The live checks of a Mailchimp connection: key, username, audience and merge fields, each with a fix."""
+
+from __future__ import annotations
+
+from opus1_integrations.outcomes import Check
+
+from .client import ApiError, Mailchimp
+
+REQUIRED_MERGE_FIELDS = ("FNAME", "LNAME")
+
+
+def run_checks(mc: Mailchimp, settings: dict) -> list[Check]:
+    """Check the key (ping), that it belongs to the User ID, that the audience exists and has FNAME/LNAME."""
+    checks = []
+    try:
+        mc.call(mc.ping.get)
+    except ApiError as exc:
+        if exc.status is None:
+            return [Check("connection", False, f"cannot reach Mailchimp ({exc.detail})",
+                          "check the network connection and try again")]
+        return [Check("api key", False, f"Mailchimp rejected the API key ({exc})",
+                      "create or copy a key in Mailchimp (Account > Extras > API keys) and run "
+                      "`opus1-int configure mailchimp --api-key ...`")]
+    checks.append(Check("api key", True, "accepted by Mailchimp"))
+    root = mc.call(mc.root.get_root, fields=["username", "email", "account_name"])
+    user_id = settings["user_id"].strip().lower()
+    names = {str(root.get("username", "")).lower(), str(root.get("email", "")).lower()}
+    if user_id in names:
+        checks.append(Check("user id", True, f"the key belongs to {root.get('username')}"))
+    else:
+        checks.append(Check("user id", False,
+                            f"the key belongs to Mailchimp user {root.get('username')!r}, not {settings['user_id']!r}",
+                            "use a key of the User ID's own account, or correct --user-id"))
+    try:
+        audience = mc.call(mc.lists.get_list, settings["audience_id"], fields=["id", "name", "stats.member_count"])
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        checks.append(Check("audience", False, f"audience {settings['audience_id']!r} was not found in this account",
+                            "copy the Audience ID from Audience > Settings > Audience name and defaults"))
+        return checks
+    members = audience.get("stats", {}).get("member_count", 0)
+    checks.append(Check("audience", True, f"{audience.get('name')} ({members} subscribed members)"))
+    tags = merge_tags(mc, settings["audience_id"])
+    missing = [t for t in REQUIRED_MERGE_FIELDS if t not in tags]
+    if missing:
+        checks.append(Check("merge fields", False, f"the audience has no {', '.join(missing)} field",
+                            "add them in Mailchimp: Audience > Settings > Audience fields and *|MERGE|* tags"))
+    else:
+        extra = " and PHONE" if "PHONE" in tags else " (no PHONE field: phone numbers are not synced)"
+        checks.append(Check("merge fields", True, "FNAME, LNAME" + extra))
+    return checks
+
+
+def merge_tags(mc: Mailchimp, audience_id: str) -> frozenset[str]:
+    """The merge tags the audience has."""
+    answer = mc.call(mc.lists.get_list_merge_fields, audience_id, count=100, fields=["merge_fields.tag"])
+    return frozenset(f["tag"] for f in answer.get("merge_fields", []))

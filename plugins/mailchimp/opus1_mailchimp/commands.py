@@ -1,0 +1,37 @@
+"""The plugin's own commands: ``opus1-int mailchimp sandbox`` and ``opus1-int mailchimp demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+mailchimp_app = typer.Typer(help="Mailchimp tools: a local sandbox and the end-to-end demo.", no_args_is_help=True)
+
+
+@mailchimp_app.command("sandbox")
+def sandbox_command(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 8465,
+    api_key: Annotated[Optional[str], typer.Option("--api-key", help="The key the sandbox accepts.")] = None,
+    audience_id: Annotated[Optional[str], typer.Option("--audience-id", help="The audience it serves.")] = None,
+    username: Annotated[Optional[str], typer.Option("--username", help="The account's username.")] = None,
+    latency_ms: Annotated[float, typer.Option("--latency-ms", help="Added to every request.")] = 0.0,
+    state: Annotated[Optional[Path], typer.Option("--state", help="Keep the sandbox's data in this file.")] = None,
+) -> None:
+    """Run a local Mailchimp sandbox until Ctrl-C (loopback only; nothing reaches Mailchimp)."""
+    from .sandbox import serve_forever_cli
+
+    serve_forever_cli(port=port, api_key=api_key, audience_id=audience_id, username=username,
+                      latency_ms=latency_ms, state_file=state)
+
+
+@mailchimp_app.command("demo")
+def demo_command(
+    contacts: Annotated[Path, typer.Argument(help="The opus1 accounts export to sync.")],
+    business: Annotated[str, typer.Option("--business", "-b", help="The business id used for the demo.")] = "example-studio",
+) -> None:
+    """Run the example studio through a local sandbox: configure, validate, sync, diagnose, check."""
+    from .demo import run_demo
+
+    raise typer.Exit(run_demo(contacts, business))

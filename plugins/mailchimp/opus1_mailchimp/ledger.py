@@ -1,0 +1,95 @@
+"""What this plugin synced before, per business and audience: the memory behind leavers, email changes and tags."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from opus1_integrations.settings import now
+
+TABLE = "mailchimp_synced"
+migrations = sqlite_utils.Migrations("opus1_mailchimp")
+
+
+@migrations()
+def m001_synced_members(db: sqlite_utils.Database) -> None:
+    """One row per member the plugin synced, with the people behind it and the tags it added."""
+    db[TABLE].create(
+        {
+            "business": str,
+            "audience_id": str,
+            "key": str,
+            "email": str,
+            "person_ids": str,
+            "managed_tags": str,
+            "synced_at": str,
+            "left": int,
+        },
+        pk=("business", "audience_id", "key"),
+    )
+
+
+@dataclass(frozen=True)
+class Synced:
+    """A member this plugin synced earlier."""
+
+    key: str
+    email: str
+    person_ids: tuple[str, ...]
+    managed_tags: frozenset[str]
+    left: bool
+
+
+class Ledger:
+    """Reads and updates the synced members of one business and audience."""
+
+    def __init__(self, db: sqlite_utils.Database, business: str, audience_id: str):
+        self.db = db
+        self.business = business
+        self.audience_id = audience_id
+
+    def load(self) -> dict[str, Synced]:
+        """Every member synced before, by key."""
+        rows = self.db[TABLE].rows_where(
+            "business = ? and audience_id = ?", [self.business, self.audience_id]
+        )
+        return {
+            r["key"]: Synced(r["key"], r["email"], tuple(json.loads(r["person_ids"])),
+                             frozenset(json.loads(r["managed_tags"])), bool(r["left"]))
+            for r in rows
+        }
+
+    def remember(self, entries: list[tuple[str, str, tuple[str, ...], frozenset[str]]]) -> None:
+        """Record members as synced now: (key, email, person ids, tags this plugin manages on them)."""
+        stamp = now()
+        with self.db.atomic():
+            self.db[TABLE].upsert_all(
+                [
+                    {
+                        "business": self.business, "audience_id": self.audience_id, "key": key, "email": email,
+                        "person_ids": json.dumps(list(person_ids)), "managed_tags": json.dumps(sorted(tags)),
+                        "synced_at": stamp, "left": 0,
+                    }
+                    for key, email, person_ids, tags in entries
+                ],
+                pk=("business", "audience_id", "key"),
+            )
+
+    def mark_left(self, keys: list[str], tags: dict[str, frozenset[str]] | None = None) -> None:
+        """Mark members as leavers already handled (optionally with their managed tags now)."""
+        with self.db.atomic():
+            for key in keys:
+                update = {"left": 1}
+                if tags and key in tags:
+                    update["managed_tags"] = json.dumps(sorted(tags[key]))
+                self.db[TABLE].update((self.business, self.audience_id, key), update)
+
+    def forget(self, keys: list[str]) -> None:
+        """Drop members that are gone from the audience or moved to another address."""
+        with self.db.atomic():
+            for key in keys:
+                self.db[TABLE].delete_where(
+                    "business = ? and audience_id = ? and key = ?", [self.business, self.audience_id, key]
+                )

@@ -1,0 +1,67 @@
+"""Looking members up live, one client at a time: the ``check`` and ``verify`` commands."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from .checks import merge_tags
+from .client import ApiError, Mailchimp
+from .connection import connect
+from .planner import Policy, desired_fields, program_tags
+from .sender import subscriber_hash
+
+FIELDS = ["email_address", "status", "merge_fields", "tags", "last_changed"]
+
+
+def fetch_member(mc: Mailchimp, audience_id: str, key: str) -> dict | None:
+    """The member's state in Mailchimp, or ``None`` when the address is not in the audience."""
+    try:
+        data = mc.call(mc.lists.get_list_member, audience_id, subscriber_hash(key), fields=FIELDS)
+    except ApiError as exc:
+        if exc.status == 404:
+            return None
+        raise exc.to_host_error() from None
+    return {
+        "status": data.get("status"),
+        "email": data.get("email_address"),
+        "merge_fields": data.get("merge_fields", {}),
+        "tags": sorted(t["name"] for t in data.get("tags", [])),
+        "last_changed": data.get("last_changed"),
+    }
+
+
+def lookup_members(settings: dict, keys: list[str]) -> dict[str, dict | None]:
+    """Each key's live member (or ``None``)."""
+    mc = connect(settings, interactive=True)
+    try:
+        return {key: fetch_member(mc, settings["audience_id"], key) for key in keys}
+    finally:
+        mc.close()
+
+
+def verify_contacts(settings: dict, contacts: list) -> list[dict]:
+    """For each contact: is it in the audience, and does a subscribed member carry its names and tags?"""
+    mc = connect(settings, interactive=True)
+    try:
+        policy = Policy(frozenset(settings["tags"]), settings["program_tags"], settings["leaver_policy"],
+                        settings["leaver_tag"], merge_tags(mc, settings["audience_id"]))
+        with ThreadPoolExecutor(max_workers=mc.max_connections) as pool:
+            members = list(pool.map(lambda c: fetch_member(mc, settings["audience_id"], c.key), contacts))
+    finally:
+        mc.close()
+    results = []
+    for contact, member in zip(contacts, members):
+        problems = []
+        if member is None:
+            problems.append("not in the audience")
+        elif member["status"] == "subscribed":
+            for tag, value in desired_fields(contact, policy).items():
+                if (member["merge_fields"].get(tag) or "") != value:
+                    problems.append(f"{tag} is {member['merge_fields'].get(tag)!r}, opus1 has {value!r}")
+            wanted = policy.tags | (program_tags(contact) if policy.program_tags else frozenset())
+            missing = wanted - set(member["tags"])
+            if missing:
+                problems.append("missing tags: " + ", ".join(sorted(missing)))
+        results.append({"key": contact.key, "ok": not problems, "problems": problems,
+                        "status": member["status"] if member else None})
+    return results

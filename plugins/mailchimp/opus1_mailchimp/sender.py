@@ -1,0 +1,210 @@
+"""Sending a plan: new members through batch subscribe, changes through one /batches job, both concurrent."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from opus1_integrations.errors import OperationFailed
+
+from .client import ApiError, Mailchimp
+from .planner import CREATE, EMAIL_CHANGE, LEAVER_ARCHIVE, LEAVER_TAG, UPDATE, Action
+
+BATCH_SUBSCRIBE_MAX = 500
+OUTCOME = {CREATE: "created", UPDATE: "updated", EMAIL_CHANGE: "email_changed",
+           LEAVER_ARCHIVE: "archived", LEAVER_TAG: "leaver_tagged"}
+
+
+def subscriber_hash(email: str) -> str:
+    """Mailchimp's member id: the MD5 of the lower-cased address."""
+    return hashlib.md5(email.strip().lower().encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one member."""
+
+    outcome: str
+    error_code: str | None = None
+    message: str | None = None
+    hint: str | None = None
+
+
+def hint_for(message: str) -> str:
+    """How a studio owner fixes a contact Mailchimp refused, from Mailchimp's own words."""
+    text = message.lower()
+    if "fake or invalid" in text or "valid email" in text:
+        return "Mailchimp refuses this address; ask the client for their real address and fix it in opus1"
+    if "permanently deleted" in text:
+        return "this person was permanently deleted in Mailchimp; only they can rejoin, through a Mailchimp signup form"
+    if "compliance state" in text:
+        return "the person unsubscribed or bounced; opus1 never re-subscribes them"
+    if "merge fields" in text or "validated" in text:
+        return "check the audience's required fields in Mailchimp (only FNAME, LNAME and PHONE are filled by opus1)"
+    if "signed up to a lot of lists" in text:
+        return "Mailchimp is throttling this address; the next run tries again"
+    return "the next run tries again; if it keeps failing, check the contact in Mailchimp"
+
+
+class Sender:
+    """Sends the writes of a plan and reports an outcome per member key."""
+
+    def __init__(self, mc: Mailchimp, audience_id: str, initial_status: str, *,
+                 poll_seconds: float = 0.2, batch_timeout: float = 1800):
+        self.mc = mc
+        self.audience_id = audience_id
+        self.initial_status = initial_status
+        self.poll_seconds = poll_seconds
+        self.batch_timeout = batch_timeout
+        self.failures: list[str] = []
+
+    def create(self, actions: list[Action], advance: Callable[[int], None] = lambda n: None) -> dict[str, Outcome]:
+        """Add new members with batch subscribe (500 a call, concurrent); existing members are never updated here."""
+        chunks = [actions[i:i + BATCH_SUBSCRIBE_MAX] for i in range(0, len(actions), BATCH_SUBSCRIBE_MAX)]
+        outcomes: dict[str, Outcome] = {}
+
+        def send(chunk: list[Action]) -> dict[str, Outcome]:
+            body = {
+                "members": [
+                    {"email_address": a.email, "status": self.initial_status, "merge_fields": a.merge_fields,
+                     "tags": sorted(a.tags_add)}
+                    for a in chunk
+                ],
+                "update_existing": False,
+            }
+            try:
+                answer = self.mc.call(self.mc.lists.batch_list_members, self.audience_id, body)
+            except ApiError as exc:
+                return self._chunk_failed(chunk, exc)
+            finally:
+                advance(len(chunk))
+            return _subscribe_outcomes(chunk, answer)
+
+        with ThreadPoolExecutor(max_workers=self.mc.max_connections) as pool:
+            for result in pool.map(send, chunks):
+                outcomes.update(result)
+        return outcomes
+
+    def change_emails(self, actions: list[Action]) -> dict[str, Outcome]:
+        """Give members their new address (rare: one direct PATCH each, before their tags are sent)."""
+        outcomes = {}
+        for a in actions:
+            try:
+                self.mc.call(self.mc.lists.update_list_member, self.audience_id, subscriber_hash(a.old_key),
+                             {"email_address": a.email, "merge_fields": a.merge_fields})
+                outcomes[a.key] = Outcome(OUTCOME[EMAIL_CHANGE], message=f"moved from {a.old_key}")
+            except ApiError as exc:
+                if exc.status in (401, 403):
+                    raise exc.to_host_error() from None
+                outcomes[a.key] = Outcome("failed", exc.title, f"could not change the address from {a.old_key}: {exc.detail}",
+                                          hint_for(exc.detail))
+        return outcomes
+
+    def apply(self, actions: list[Action], done: dict[str, Outcome]) -> dict[str, Outcome]:
+        """Send merge-field changes, tags and leaver actions of existing members as one /batches job."""
+        operations, owners = [], []
+        for a in actions:
+            if done.get(a.key) and done[a.key].outcome == "failed":
+                continue
+            target = subscriber_hash(a.email)
+            member_path = f"/lists/{self.audience_id}/members/{target}"
+            if a.action == UPDATE and a.merge_fields:
+                operations.append({"method": "PATCH", "path": member_path, "body": json.dumps({"merge_fields": a.merge_fields})})
+                owners.append(a)
+            if a.action == LEAVER_ARCHIVE:
+                operations.append({"method": "DELETE", "path": member_path})
+                owners.append(a)
+            if a.tags_add or a.tags_remove:
+                tags = [{"name": t, "status": "active"} for t in sorted(a.tags_add)]
+                tags += [{"name": t, "status": "inactive"} for t in sorted(a.tags_remove)]
+                operations.append({"method": "POST", "path": member_path + "/tags",
+                                   "body": json.dumps({"tags": tags, "is_syncing": True})})
+                owners.append(a)
+        outcomes = {a.key: done.get(a.key) or Outcome(OUTCOME[a.action]) for a in actions}
+        if not operations:
+            return outcomes
+        for i, op in enumerate(operations):
+            op["operation_id"] = str(i)
+        try:
+            results = self._run_batch(operations)
+        except ApiError as exc:
+            for a in {a.key: a for a in owners}.values():
+                outcomes[a.key] = self._chunk_failed([a], exc)[a.key]
+            return outcomes
+        for i, a in enumerate(owners):
+            result = results.get(str(i))
+            if result is None:
+                outcomes[a.key] = Outcome("failed", "no_result", "Mailchimp's batch result did not include this change",
+                                          "the next run tries again")
+            elif result["status_code"] == 405 and a.action == LEAVER_ARCHIVE:
+                outcomes[a.key] = Outcome("left_alone", message="Mailchimp cannot archive it in its current state")
+            elif result["status_code"] >= 400:
+                detail = _problem_detail(result.get("response"))
+                outcomes[a.key] = Outcome("failed", f"http_{result['status_code']}", detail, hint_for(detail))
+        return outcomes
+
+    def _run_batch(self, operations: list[dict]) -> dict[str, dict]:
+        batch = self.mc.call(self.mc.batches.start, {"operations": operations})
+        deadline = time.monotonic() + self.batch_timeout
+        delay = self.poll_seconds
+        while batch.get("status") != "finished":
+            if time.monotonic() > deadline:
+                raise OperationFailed(
+                    f"Mailchimp is still processing batch {batch.get('id')} after {self.batch_timeout:.0f} s",
+                    hint="the next run checks the audience again and sends what is still missing",
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 5.0)
+            batch = self.mc.call(self.mc.batches.status, batch["id"])
+        return _read_results(self.mc.download(batch["response_body_url"])) if batch.get("response_body_url") else {}
+
+    def _chunk_failed(self, chunk: list[Action], exc: ApiError) -> dict[str, Outcome]:
+        if exc.status in (401, 403):
+            raise exc.to_host_error() from None
+        self.failures.append(str(exc))
+        return {a.key: Outcome("failed", exc.title, f"the request failed: {exc}", "the next run tries again") for a in chunk}
+
+
+def _subscribe_outcomes(chunk: list[Action], answer: dict) -> dict[str, Outcome]:
+    created = {m["email_address"].strip().lower() for m in answer.get("new_members", [])}
+    errors = {e["email_address"].strip().lower(): e for e in answer.get("errors", []) if e.get("email_address")}
+    outcomes = {}
+    for a in chunk:
+        if a.key in created:
+            outcomes[a.key] = Outcome("created")
+        elif a.key in errors:
+            e = errors[a.key]
+            if e.get("error_code") == "ERROR_CONTACT_EXISTS":
+                outcomes[a.key] = Outcome("unchanged", message="already a member (added by an earlier attempt)")
+            else:
+                outcomes[a.key] = Outcome("failed", e.get("error_code") or "ERROR_GENERIC", e.get("error"),
+                                          hint_for(e.get("error") or ""))
+        else:
+            outcomes[a.key] = Outcome("failed", "unconfirmed", "Mailchimp did not confirm this member",
+                                      "the next run checks again")
+    return outcomes
+
+
+def _read_results(archive: bytes) -> dict[str, dict]:
+    """Batch results by operation id, from the gzipped tar Mailchimp serves."""
+    results = {}
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        for entry in tar:
+            if entry.isfile() and entry.name.endswith(".json"):
+                for item in json.load(tar.extractfile(entry)):
+                    results[str(item.get("operation_id"))] = item
+    return results
+
+
+def _problem_detail(response: str | None) -> str:
+    try:
+        body = json.loads(response or "{}")
+    except ValueError:
+        return "Mailchimp refused the change"
+    return body.get("detail") or body.get("title") or "Mailchimp refused the change"

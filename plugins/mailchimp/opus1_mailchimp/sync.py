@@ -1,0 +1,178 @@
+"""One sync of a business's contacts to its Mailchimp audience: read, plan, check the safety stop, send, record."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from opus1_integrations.errors import OperationFailed, UsageError
+
+from .checks import merge_tags
+from .client import ApiError
+from .connection import connect
+from .ledger import Ledger
+from .members import read_members
+from .planner import (CREATE, EMAIL_CHANGE, LEAVER_ARCHIVE, LEAVER_GONE, LEAVER_KEEP, LEAVER_TAG, LEFT_ALONE,
+                      UNCHANGED, UPDATE, Action, Policy, plan)
+from .sender import Outcome, Sender
+
+RULE_MERGES = {"shared_email", "duplicate_person"}
+
+
+def run_sync(context, settings: dict, audience, run, options) -> dict:
+    """Sync the audience's contacts; record every member's outcome in ``run``; return the summary counts."""
+    mc = connect(settings)
+    audience_id = settings["audience_id"]
+    try:
+        with _progress(context) as progress:
+            reading = progress.add_task("reading the audience", total=None)
+            live = read_members(mc, audience_id, lambda n, total: progress.update(reading, advance=n, total=total))
+            policy = Policy(
+                tags=frozenset(settings["tags"]),
+                program_tags=settings["program_tags"],
+                leaver_policy=settings["leaver_policy"],
+                leaver_tag=settings["leaver_tag"],
+                merge_tags=merge_tags(mc, audience_id),
+            )
+            ledger = Ledger(context.db, context.business, audience_id)
+            synced = ledger.load()
+            actions = plan(audience.contacts(), live, synced, policy)
+            counts = _planned_counts(actions, audience)
+            stop = _safety_stop(actions, synced, settings["safety_threshold"], settings["leaver_policy"])
+            if options.plan_path:
+                write_plan(options.plan_path, actions)
+            if options.dry_run:
+                _show_plan(context, actions, stop)
+                for a in actions:
+                    run.record(a.key, a.action, message=a.reason)
+                return {**counts, "safety_stop": bool(stop), "requests": mc.requests, "writes": mc.writes}
+            if stop and not options.force:
+                raise OperationFailed(stop, hint="check that the opus1 export is complete; if the change is intended, "
+                                                 "run again with --force")
+            outcomes, failures = _send(mc, settings, actions, ledger, progress)
+        for a in actions:
+            result = outcomes.get(a.key) or Outcome(_unsent_outcome(a.action), message=a.reason)
+            run.record(a.key, result.outcome, error_code=result.error_code, message=result.message or a.reason,
+                       hint=result.hint)
+        tally = Counter(o.outcome for o in outcomes.values())
+        tally.update(_unsent_outcome(a.action) for a in actions if a.key not in outcomes)
+        counts = {
+            "created": tally["created"], "updated": tally["updated"], "unchanged": tally["unchanged"],
+            "left_alone": tally["left_alone"], "skipped": counts["skipped"], "failed": tally["failed"],
+            "archived": tally["archived"], "leavers_tagged": tally["leaver_tagged"],
+            "leavers_kept": tally["leaver_kept"], "email_changed": tally["email_changed"],
+            "requests": mc.requests, "writes": mc.writes,
+        }
+        run.counts = counts
+        if failures:
+            raise OperationFailed(f"{len(failures)} request(s) to Mailchimp failed: {failures[0]}",
+                                  hint="the contacts that were not sent are retried by the next run")
+        return counts
+    except ApiError as exc:
+        raise exc.to_host_error() from None
+    finally:
+        mc.close()
+
+
+def _send(mc, settings, actions: list[Action], ledger: Ledger, progress) -> tuple[dict[str, Outcome], list[str]]:
+    """Send creates, then address changes, then every other change; the ledger is updated after each step.
+
+    Returns the outcome per member key and the requests that failed for good (their members were not sent).
+    """
+    sender = Sender(mc, settings["audience_id"], settings["initial_status"])
+    creates = [a for a in actions if a.action == CREATE]
+    sending = progress.add_task("adding new members", total=len(creates))
+    outcomes = sender.create(creates, lambda n: progress.update(sending, advance=n))
+    _remember(ledger, creates, outcomes)
+    moves = [a for a in actions if a.action == EMAIL_CHANGE]
+    outcomes.update(sender.change_emails(moves))
+    moved = [a for a in moves if outcomes[a.key].outcome != "failed"]
+    ledger.forget([a.old_key for a in moved])
+    changes = [a for a in actions if a.action in (UPDATE, LEAVER_TAG, LEAVER_ARCHIVE)] + moved
+    applying = progress.add_task("sending changes", total=None if changes else 0)
+    outcomes.update(sender.apply(changes, outcomes))
+    progress.update(applying, total=1, completed=1)
+    _remember(ledger, [a for a in actions if a.action in (UPDATE, UNCHANGED, EMAIL_CHANGE)], outcomes)
+    leavers = [a for a in actions if a.action in (LEAVER_KEEP, LEAVER_TAG, LEAVER_ARCHIVE)
+               and (outcomes.get(a.key) is None or outcomes[a.key].outcome != "failed")]
+    ledger.mark_left([a.key for a in leavers],
+                     {a.key: a.managed_tags | a.tags_add for a in leavers if a.action == LEAVER_TAG})
+    ledger.forget([a.key for a in actions if a.action == LEAVER_GONE])
+    return outcomes, sender.failures
+
+
+def _remember(ledger: Ledger, actions: list[Action], outcomes: dict[str, Outcome]) -> None:
+    ledger.remember([
+        (a.key, a.email, a.person_ids, a.managed_tags)
+        for a in actions
+        if a.key not in outcomes or outcomes[a.key].outcome != "failed"
+    ])
+
+
+def _unsent_outcome(action: str) -> str:
+    return {UNCHANGED: "unchanged", LEFT_ALONE: "left_alone", LEAVER_KEEP: "leaver_kept",
+            LEAVER_GONE: "leaver_gone"}.get(action, "failed")
+
+
+def _planned_counts(actions: list[Action], audience) -> dict:
+    tally = Counter(a.action for a in actions)
+    skipped = sum(n for reason, n in audience.counts.get("skipped", {}).items() if reason not in RULE_MERGES)
+    return {
+        "create": tally[CREATE], "update": tally[UPDATE], "unchanged": tally[UNCHANGED],
+        "left_alone": tally[LEFT_ALONE], "skipped": skipped, "email_change": tally[EMAIL_CHANGE],
+        "archive": tally[LEAVER_ARCHIVE], "leaver_tag": tally[LEAVER_TAG], "leaver_keep": tally[LEAVER_KEEP],
+    }
+
+
+def _safety_stop(actions: list[Action], synced: dict, threshold: float, policy: str) -> str | None:
+    """The refusal message when too many synced members would be archived or tagged as leavers."""
+    affected = sum(a.action in (LEAVER_ARCHIVE, LEAVER_TAG) for a in actions)
+    base = sum(not s.left for s in synced.values())
+    if not affected or not base or affected <= threshold * base:
+        return None
+    verb = "archive" if policy == "archive" else "tag as leavers"
+    return (f"safety stop: this run would {verb} {affected} of {base} synced members "
+            f"({affected / base:.0%}), more than the {threshold:.0%} limit")
+
+
+def write_plan(path: Path, actions: list[Action]) -> None:
+    """Write the plan per contact as CSV or JSON (by the file's extension)."""
+    rows = [a.as_row() for a in actions]
+    if path.suffix.lower() == ".json":
+        path.write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")
+    elif path.suffix.lower() == ".csv":
+        with path.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["email", "action", "reason"])
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in row.items()})
+    else:
+        raise UsageError(f"--plan {path}: unknown file type", hint="end the file name with .csv or .json")
+
+
+def _show_plan(context, actions: list[Action], stop: str | None) -> None:
+    table = Table("email", "would", "why", title="Dry run: nothing was sent")
+    unchanged = 0
+    for a in actions:
+        if a.action == UNCHANGED:
+            unchanged += 1
+            continue
+        table.add_row(a.email, a.action.replace("_", " "), a.reason)
+    context.console.print(table)
+    context.console.print(f"{unchanged} contacts are already up to date (listed in --plan FILE).")
+    if stop:
+        context.console.print(f"[yellow]{stop}: a real run would refuse this unless --force[/]")
+
+
+@contextmanager
+def _progress(context):
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=context.console, transient=True, disable=not context.show_progress)
+    with progress:
+        yield progress

@@ -1,0 +1,111 @@
+"""Fixtures for driving ``opus1-int`` against the sandbox over HTTP, with exports written per test."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from opus1_integrations.cli import main
+
+pytest_plugins = ["opus1_mailchimp.testing"]
+
+USER = "studio_owner"
+
+
+@dataclass
+class Result:
+    """What one CLI invocation did."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        """Its stdout parsed as JSON."""
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """A fresh OPUS1_INT_HOME for the test."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("OPUS1_INT_HOME", str(path))
+    monkeypatch.delenv("OPUS1_INT_LOAD_PLUGINS", raising=False)
+    return path
+
+
+@pytest.fixture
+def cli(home, capsys):
+    """Run ``opus1-int`` in-process; returns a Result."""
+
+    def run(*argv: str) -> Result:
+        capsys.readouterr()
+        code = main([str(a) for a in argv])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+def account(n: int, *, email: str | None = None, status: str = "active", first="Maria", last=None,
+            students=(), updated="2026-11-20T08:12:00Z") -> dict:
+    """One account of the opus1 export, with its manager ``per_<n>``."""
+    return {
+        "account_id": f"acc_{n}",
+        "status": status,
+        "created_at": "2026-09-01T10:00:00Z",
+        "updated_at": updated,
+        "account_manager": {"person_id": f"per_{n}", "first_name": first, "last_name": last or f"Family{n}",
+                            "email": email if email is not None else f"parent{n}@gmail.com", "phone": None},
+        "students": list(students),
+    }
+
+
+def child(pid: str, first: str, last: str, *, email=None, program="Piano", teacher="Ms. Kim") -> dict:
+    """A child student with one enrolment."""
+    return {"person_id": pid, "first_name": first, "last_name": last, "birth_date": "2016-04-02", "is_child": True,
+            "email": email, "enrollments": [{"program": program, "teacher": teacher, "term": "Fall 2026"}]}
+
+
+@pytest.fixture
+def export(tmp_path):
+    """Write accounts as a JSON Lines export; returns its path (rewrites the same file on each call)."""
+    path = tmp_path / "accounts.jsonl"
+
+    def write(accounts: list[dict]) -> Path:
+        path.write_text("".join(json.dumps(a) + "\n" for a in accounts), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def connect(cli, mailchimp_sandbox):
+    """Configure the mailchimp integration of business ``default`` against the sandbox."""
+
+    def run(contacts: Path, *extra: str) -> Result:
+        result = cli("configure", "mailchimp", "--user-id", USER, "--api-key", mailchimp_sandbox.api_key,
+                     "--audience-id", mailchimp_sandbox.audience_id, "--api-url", mailchimp_sandbox.base_url,
+                     "--contacts", contacts, *extra)
+        assert result.code == 0, result.err
+        return result
+
+    return run
+
+
+def writes(sandbox) -> list:
+    """The write requests the sandbox received (everything but GET)."""
+    return [r for r in sandbox.requests if r.method != "GET" and "/_sandbox" not in r.path]
+
+
+def db_text(home: Path, tables=("runs", "run_items")) -> str:
+    """The run log tables dumped as text."""
+    conn = sqlite3.connect(home / "opus1-integrations.db")
+    try:
+        return "\n".join(str(row) for t in tables for row in conn.execute(f"select * from {t}"))
+    finally:
+        conn.close()

@@ -1,0 +1,166 @@
+"""The Mailchimp sync driven through the CLI against the sandbox, asserted on what the sandbox received."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import account, child, writes
+
+
+def family_export(export):
+    """A studio exercising every audience rule."""
+    return export([
+        account(1, email="Maria.Lopez@gmail.com", first="Maria", last="Lopez",
+                students=[child("per_1c", "Leo", "Lopez", email="leo.lopez.kid@gmail.com"),
+                          child("per_1d", "Ana", "Lopez")]),
+        account(2, email="maria.lopez@gmail.com ", first="Mary", last="Lopez",
+                students=[child("per_2c", "Tom", "Lopez", program="Violin", teacher="Mr. Berg")],
+                updated="2026-10-01T00:00:00Z"),
+        account(3, email=None, first="Noel", last="Nomail"),
+        account(4, email="not-an-address", first="Ines", last="Invalid"),
+        account(5, email="archie.archived@gmail.com", status="archived", first="Archie", last="Old"),
+        account(6, email="sam.self@outlook.com", first="Sam", last="Self",
+                students=[{"person_id": "per_6", "first_name": "Sam", "last_name": "Self", "is_child": False,
+                           "email": "sam.self@outlook.com", "enrollments": [{"program": "Voice", "teacher": "Ms. Ray",
+                                                                            "term": "Fall 2026"}]}]),
+        account(7, email="olga.parent@yahoo.com", first="Olga", last="Petrova",
+                students=[{"person_id": "per_7s", "first_name": "Ivan", "last_name": "Petrov", "is_child": False,
+                           "email": "ivan.petrov@yahoo.com"}]),
+    ])
+
+
+def test_only_eligible_contacts_reach_mailchimp_and_no_child_data_goes_over_the_wire(cli, connect, export, mailchimp_sandbox):
+    connect(family_export(export))
+    result = cli("sync", "mailchimp", "--json")
+    assert result.code == 0, result.err
+    summary = result.json()
+    members = {m["email_address"].lower(): m for m in mailchimp_sandbox.members()}
+    assert set(members) == {"maria.lopez@gmail.com", "sam.self@outlook.com", "olga.parent@yahoo.com",
+                            "ivan.petrov@yahoo.com"}
+    assert members["maria.lopez@gmail.com"]["merge_fields"]["FNAME"] == "Maria"  # the newer account's manager
+    assert summary["created"] == 4 and summary["failed"] == 0 and summary["status"] == "ok"
+    wire = b"".join(r.body or b"" for r in mailchimp_sandbox.requests) + "".join(
+        r.path + json.dumps(r.query) for r in mailchimp_sandbox.requests).encode()
+    for secret in (b"Leo", b"leo.lopez.kid", b"Ana", b"Tom", b"2016-04-02", b"Archie", b"not-an-address"):
+        assert secret not in wire
+
+
+def test_members_who_unsubscribed_bounced_or_were_archived_are_never_touched(cli, connect, export, mailchimp_sandbox):
+    path = export([account(n) for n in range(1, 6)])
+    mailchimp_sandbox.seed_member("parent1@gmail.com", status="unsubscribed", unsubscribed_by="contact")
+    mailchimp_sandbox.seed_member("parent2@gmail.com", status="cleaned")
+    mailchimp_sandbox.seed_member("parent3@gmail.com", status="archived")
+    mailchimp_sandbox.seed_member("parent4@gmail.com", status="pending")
+    before = {m["email_address"]: m for m in mailchimp_sandbox.members()}
+    connect(path)
+    mailchimp_sandbox.clear_requests()
+    result = cli("sync", "mailchimp", "--json")
+    assert result.code == 0, result.err
+    assert result.json()["left_alone"] == 4 and result.json()["created"] == 1
+    touched = b"".join((r.body or b"") + r.path.encode() for r in writes(mailchimp_sandbox))
+    for n in range(1, 5):
+        assert f"parent{n}@gmail.com".encode() not in touched
+    after = {m["email_address"]: m for m in mailchimp_sandbox.members()}
+    for email, member in before.items():
+        assert after[email]["status"] == member["status"]
+        assert after[email]["merge_fields"] == member["merge_fields"]
+
+
+def test_a_second_run_with_nothing_changed_sends_no_writes(cli, connect, export, mailchimp_sandbox):
+    connect(export([account(n) for n in range(1, 30)]))
+    assert cli("sync", "mailchimp").code == 0
+    mailchimp_sandbox.clear_requests()
+    result = cli("sync", "mailchimp", "--json")
+    assert result.code == 0, result.err
+    assert writes(mailchimp_sandbox) == []
+    assert result.json()["unchanged"] == 29 and result.json()["writes"] == 0
+
+
+def test_a_changed_name_is_sent_as_a_merge_field_patch_without_status(cli, connect, export, mailchimp_sandbox):
+    accounts = [account(n) for n in range(1, 4)]
+    connect(export(accounts))
+    assert cli("sync", "mailchimp").code == 0
+    accounts[1]["account_manager"]["first_name"] = "Marta"
+    export(accounts)
+    mailchimp_sandbox.clear_requests()
+    result = cli("sync", "mailchimp", "--json")
+    assert result.json()["updated"] == 1
+    assert mailchimp_sandbox.member("parent2@gmail.com")["merge_fields"]["FNAME"] == "Marta"
+    sent = [r for r in mailchimp_sandbox.requests if r.method in ("PATCH", "PUT", "POST") and "/_sandbox" not in r.path]
+    assert sent and all(b'"status"' not in (r.body or b"") for r in sent)
+
+
+def test_an_email_change_keeps_one_member(cli, connect, export, mailchimp_sandbox):
+    accounts = [account(1, email="old.address@gmail.com"), account(2)]
+    connect(export(accounts))
+    assert cli("sync", "mailchimp").code == 0
+    accounts[0]["account_manager"]["email"] = "new.address@gmail.com"
+    export(accounts)
+    result = cli("sync", "mailchimp", "--json")
+    assert result.code == 0, result.err
+    emails = sorted(m["email_address"] for m in mailchimp_sandbox.members())
+    assert emails == ["new.address@gmail.com", "parent2@gmail.com"]
+    assert result.json()["email_changed"] == 1 and result.json()["created"] == 0
+    assert cli("sync", "mailchimp", "--json").json()["writes"] == 0
+
+
+def test_an_email_change_to_an_existing_member_does_not_merge_them(cli, connect, export, mailchimp_sandbox):
+    accounts = [account(1, email="old.address@gmail.com"), account(2)]
+    mailchimp_sandbox.seed_member("taken.address@gmail.com", status="subscribed")
+    connect(export(accounts))
+    assert cli("sync", "mailchimp").code == 0
+    accounts[0]["account_manager"]["email"] = "taken.address@gmail.com"
+    export(accounts)
+    result = cli("sync", "mailchimp", "--json")
+    assert result.code == 0, result.err
+    emails = sorted(m["email_address"] for m in mailchimp_sandbox.members())
+    assert emails == ["old.address@gmail.com", "parent2@gmail.com", "taken.address@gmail.com"]
+    assert result.json()["email_changed"] == 0 and result.json()["leavers_kept"] == 1
+
+
+def test_configured_tags_and_opt_in_program_tags_never_remove_other_tags(cli, connect, export, mailchimp_sandbox):
+    accounts = [account(1, students=[child("per_1c", "Leo", "Lopez", program="Piano", teacher="Ms. Kim")])]
+    mailchimp_sandbox.seed_member("parent1@gmail.com", status="subscribed", tags=("vip",))
+    connect(export(accounts), "--program-tags", "--tags", "opus1", "--tags", "families")
+    assert cli("sync", "mailchimp").code == 0
+    tags = {t["name"] for t in mailchimp_sandbox.member("parent1@gmail.com")["tags"]}
+    assert tags == {"vip", "opus1", "families", "Program: Piano", "Teacher: Ms. Kim"}
+    accounts[0]["students"][0]["enrollments"] = [{"program": "Cello", "teacher": "Ms. Kim", "term": "Fall 2026"}]
+    export(accounts)
+    assert cli("sync", "mailchimp").code == 0
+    tags = {t["name"] for t in mailchimp_sandbox.member("parent1@gmail.com")["tags"]}
+    assert tags == {"vip", "opus1", "families", "Program: Cello", "Teacher: Ms. Kim"}
+
+
+def test_new_members_get_the_configured_initial_status(cli, connect, export, mailchimp_sandbox):
+    connect(export([account(1)]), "--initial-status", "pending")
+    assert cli("sync", "mailchimp").code == 0
+    assert mailchimp_sandbox.member("parent1@gmail.com")["status"] == "pending"
+
+
+def test_dry_run_sends_no_writes_and_writes_the_plan(cli, connect, export, mailchimp_sandbox, tmp_path):
+    connect(export([account(1), account(2)]))
+    mailchimp_sandbox.seed_member("parent2@gmail.com", status="unsubscribed", unsubscribed_by="contact")
+    mailchimp_sandbox.clear_requests()
+    plan_json, plan_csv = tmp_path / "plan.json", tmp_path / "plan.csv"
+    result = cli("sync", "mailchimp", "--dry-run", "--plan", plan_json, "--json")
+    assert result.code == 0, result.err
+    assert writes(mailchimp_sandbox) == []
+    rows = {r["email"]: r for r in json.loads(plan_json.read_text())}
+    assert rows["parent1@gmail.com"]["action"] == "create"
+    assert rows["parent2@gmail.com"]["action"] == "left_alone"
+    assert "unsubscribed" in rows["parent2@gmail.com"]["reason"]
+    assert "parent1@gmail.com" in result.err and "would" in result.err
+    assert cli("sync", "mailchimp", "--dry-run", "--plan", plan_csv).code == 0
+    assert plan_csv.read_text().splitlines()[0].startswith("email,action,reason")
+
+
+def test_a_rejected_export_sends_nothing(cli, connect, export, mailchimp_sandbox, tmp_path):
+    connect(export([account(1)]))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"account_id": "acc_1", "status": "active"}\n{not json\n', encoding="utf-8")
+    mailchimp_sandbox.clear_requests()
+    result = cli("sync", "mailchimp", "--contacts", bad)
+    assert result.code == 5
+    assert "Error:" in result.err and "line 2" in result.err
+    assert mailchimp_sandbox.requests == []
