@@ -1,0 +1,16 @@
+"""A faithful, stateful local emulator of the Mailchimp Marketing API v3.0, for tests, demos and benchmarks.
+
+    from opus1_mailchimp.sandbox import Sandbox
+
+    with Sandbox() as sb:
+        sb.seed_member("ana@posteo.de", status="unsubscribed", unsubscribed_by="contact")
+        ...  # point a client at sb.base_url with sb.api_key
+
+See docs/sandbox.md for what is emulated, the fault and latency knobs and the ``/_sandbox`` control surface.
+"""
+
+from .cli import main, serve_forever_cli
+from .core import RecordedRequest, Sandbox
+from .faults import FAULT_KINDS
+
+__all__ = ["FAULT_KINDS", "RecordedRequest", "Sandbox", "main", "serve_forever_cli"]

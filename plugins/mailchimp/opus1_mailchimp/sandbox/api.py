@@ -1,0 +1,220 @@
+"""The Mailchimp API surface: routes a method and a path below ``/3.0`` to the store and the batches.
+
+Used by the HTTP server (after auth, latency and faults) and by the batch worker for each operation.
+``fields``/``exclude_fields`` (dot notation) are applied to every JSON answer.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import uuid
+from urllib.parse import unquote
+
+from . import replies
+from .batches import Batches
+from .faults import Latency
+from .replies import Problem, Reply, problem_reply
+from .rules import ALL_STATUSES
+from .store import SORT_FIELDS, Store, parse_time
+
+MAX_COUNT = 1000
+
+
+class Api:
+    """Routes API requests; owns the batch runner (whose operations come back through :meth:`dispatch`)."""
+
+    def __init__(self, store: Store, latency: Latency, stopping: threading.Event, seed: int = 0):
+        self.store = store
+        self.latency = latency
+        self.stopping = stopping
+        self.batches = Batches(self.dispatch, latency, store.now, seed)
+        self._random = random.Random(seed)
+        self._random_lock = threading.Lock()
+
+    def instance(self) -> str:
+        """A new problem ``instance`` id (a UUID, deterministic for a seed and request order)."""
+        with self._random_lock:
+            return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+
+    def problem(self, problem: Problem) -> Reply:
+        """The reply for an error."""
+        return problem_reply(problem, self.instance())
+
+    def dispatch(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
+        """Answer one request; ``path`` is below ``/3.0`` (e.g. ``/lists/abc/members``)."""
+        parts = [unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
+        try:
+            reply = self._route(method, parts, query, body)
+        except Problem as problem:
+            return self.problem(problem)
+        if isinstance(reply.body, dict) and (query.get("fields") or query.get("exclude_fields")):
+            reply.body = select_fields(reply.body, query.get("fields"), query.get("exclude_fields"))
+        return reply
+
+    def _route(self, method: str, parts: list[str], query: dict[str, str], body: bytes) -> Reply:
+        s, b = self.store, self.batches
+        skip = _flag(query, "skip_merge_validation")
+        match parts:
+            case []:
+                _only(method, "GET")
+                return Reply(200, s.root())
+            case ["ping"]:
+                _only(method, "GET")
+                return Reply(200, {"health_status": "Everything's Chimpy!"})
+            case ["lists", list_id]:
+                if method == "GET":
+                    return Reply(200, s.list_info(list_id, _flag(query, "include_total_contacts")))
+                _only(method, "GET, POST")
+                data = _json(body)
+                members = data.get("members") if isinstance(data, dict) else None
+                self.stopping.wait(self.latency.member_seconds(len(members) if isinstance(members, list) else 0))
+                return Reply(200, s.batch_subscribe(list_id, data, skip, _flag(query, "skip_duplicate_check")))
+            case ["lists", list_id, "merge-fields"]:
+                _only(method, "GET")
+                return Reply(200, s.merge_field_info(list_id, *_page(query)))
+            case ["lists", list_id, "members"]:
+                if method == "GET":
+                    return Reply(200, s.list_members(list_id, **_member_filters(query)))
+                _only(method, "GET, POST")
+                return Reply(200, s.add_member(list_id, _json(body), skip))
+            case ["lists", list_id, "members", segment]:
+                if method == "GET":
+                    return Reply(200, s.get_member(list_id, segment))
+                if method == "PUT":
+                    return Reply(200, s.put_member(list_id, segment, _json(body), skip))
+                if method == "PATCH":
+                    return Reply(200, s.patch_member(list_id, segment, _json(body), skip))
+                _only(method, "GET, PUT, PATCH, DELETE")
+                s.archive_member(list_id, segment)
+                return Reply(204)
+            case ["lists", list_id, "members", segment, "tags"]:
+                if method == "GET":
+                    return Reply(200, s.member_tags(list_id, segment, *_page(query)))
+                _only(method, "GET, POST")
+                s.update_tags(list_id, segment, _json(body))
+                return Reply(204)
+            case ["lists", list_id, "members", segment, "actions", "delete-permanent"]:
+                _only(method, "POST")
+                s.delete_permanent(list_id, segment)
+                return Reply(204)
+            case ["batches"]:
+                if method == "GET":
+                    return Reply(200, b.list(*_page(query)))
+                _only(method, "GET, POST")
+                return Reply(200, b.submit(_json(body)))
+            case ["batches", batch_id]:
+                if method == "GET":
+                    return Reply(200, b.get(batch_id))
+                _only(method, "GET, DELETE")
+                b.delete(batch_id)
+                return Reply(204)
+        raise replies.not_found()
+
+
+def _only(method: str, allow: str) -> None:
+    """405 unless ``method`` is in ``allow`` (a comma list, as sent in the ``Allow`` header)."""
+    if method not in allow.split(", "):
+        raise replies.method_not_allowed(allow)
+
+
+def _json(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise replies.json_parse_error() from None
+
+
+def _flag(query: dict[str, str], name: str) -> bool:
+    return query.get(name, "").lower() == "true"
+
+
+def _int(query: dict[str, str], name: str, default: int, maximum: int | None = None) -> int:
+    raw = query.get(name, "")
+    try:
+        value = int(raw) if raw != "" else default
+    except ValueError:
+        raise replies.field_error(name, "Please provide a whole number.") from None
+    if value < 0:
+        raise replies.field_error(name, "Value must be greater than or equal to 0.")
+    if maximum is not None and value > maximum:
+        raise replies.field_error(name, f"Value must be less than or equal to {maximum}.")
+    return value
+
+
+def _page(query: dict[str, str]) -> tuple[int, int]:
+    """``count`` (default 10, at most 1000) and ``offset`` (default 0)."""
+    return _int(query, "count", 10, MAX_COUNT), _int(query, "offset", 0)
+
+
+def _member_filters(query: dict[str, str]) -> dict:
+    """The keyword arguments of :meth:`Store.list_members` from the query string."""
+    count, offset = _page(query)
+    filters: dict = {"count": count, "offset": offset, "vip_only": _flag(query, "vip_only")}
+    wanted = _tree(query.get("fields") or "").get("members")
+    if isinstance(wanted, dict):
+        filters["member_keys"] = set(wanted)
+    status = query.get("status")
+    if status:
+        if status not in ALL_STATUSES:
+            raise replies.field_error("status", _not_one_of(ALL_STATUSES))
+        filters["status"] = status
+    for name in ("email_type", "unique_email_id"):
+        if query.get(name):
+            filters[name] = query[name]
+    for name in ("since_last_changed", "before_last_changed", "since_timestamp_opt", "before_timestamp_opt"):
+        if query.get(name):
+            filters[name] = parse_time(query[name], name)
+    if query.get("sort_field"):
+        if query["sort_field"] not in SORT_FIELDS:
+            raise replies.field_error("sort_field", _not_one_of(SORT_FIELDS))
+        filters["sort_field"] = query["sort_field"]
+        filters["sort_dir"] = "DESC" if query.get("sort_dir", "").upper() == "DESC" else "ASC"
+    return filters
+
+
+def _not_one_of(allowed: tuple[str, ...]) -> str:
+    return f"Data presented is not one of the accepted values: {', '.join(allowed)}."
+
+
+def _tree(paths: str) -> dict:
+    """``"members.email_address,total_items"`` as a nested dict whose leaves are True."""
+    tree: dict = {}
+    for path in filter(None, (p.strip() for p in paths.split(","))):
+        node = tree
+        *parents, leaf = path.split(".")
+        for part in parents:
+            if node.get(part) is True:
+                break
+            node = node.setdefault(part, {})
+        else:
+            node[leaf] = True
+    return tree
+
+
+def _pick(value, tree):
+    if tree is True:
+        return value
+    if isinstance(value, list):
+        return [_pick(v, tree) for v in value]
+    if isinstance(value, dict):
+        return {k: _pick(value[k], sub) for k, sub in tree.items() if k in value}
+    return value
+
+
+def _drop(value, tree):
+    if isinstance(value, list):
+        return [_drop(v, tree) for v in value]
+    if isinstance(value, dict):
+        return {k: (_drop(v, tree[k]) if k in tree else v) for k, v in value.items() if tree.get(k) is not True}
+    return value
+
+
+def select_fields(body: dict, fields: str | None, exclude: str | None) -> dict:
+    """Keep only ``fields``, then remove ``exclude_fields`` (comma lists, dot notation into objects and arrays)."""
+    if fields:
+        body = _pick(body, _tree(fields))
+    if exclude:
+        body = _drop(body, _tree(exclude))
+    return body

@@ -1,0 +1,233 @@
+"""The Sandbox: one emulated Mailchimp account on a loopback port, with controls for tests and benchmarks."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .api import Api
+from .faults import Faults, Latency, fault_reply
+from .persist import StateFile
+from .replies import Problem, Reply, not_found
+from .server import SandboxServer
+from .store import Store
+
+DEFAULT_API_KEY = "0123456789abcdef0123456789abcdef-us1"
+DEFAULT_AUDIENCE_ID = "a1b2c3d4e5"
+DEFAULT_AUDIENCE_NAME = "Example Music School"
+DEFAULT_USERNAME = "studio_owner"
+DEFAULT_MERGE_FIELDS = ("FNAME", "LNAME", "PHONE")
+TOO_MANY = "You have exceeded the limit of {n} simultaneous connections."
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One API request the sandbox received (``Authorization`` redacted) and the status it answered (None: none)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    status: int | None
+
+    def json(self) -> object:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+
+class Sandbox:
+    """A stateful local emulator of the Mailchimp Marketing API v3.0 (one account, one audience).
+
+    Start it with :meth:`start` or as a context manager and point a client at :attr:`base_url`.
+    """
+
+    def __init__(self, api_key: str = DEFAULT_API_KEY, audience_id: str = DEFAULT_AUDIENCE_ID,
+                 audience_name: str = DEFAULT_AUDIENCE_NAME, username: str = DEFAULT_USERNAME,
+                 host: str = "127.0.0.1", port: int = 0, latency_ms: float = 0.0, per_member_ms: float = 0.0,
+                 seed: int = 0, state_file: str | os.PathLike | None = None, max_connections: int = 10,
+                 merge_fields: Iterable[str | dict] = DEFAULT_MERGE_FIELDS):
+        self.api_key = api_key
+        self.audience_id = audience_id
+        self.username = username
+        self.host = host
+        self.port = port
+        self.max_connections = max_connections
+        self.stopping = threading.Event()
+        self.store = Store(audience_id=audience_id, audience_name=audience_name, username=username,
+                           merge_fields=merge_fields, seed=seed)
+        self.latency = Latency(latency_ms, per_member_ms)
+        self.faults = Faults(seed)
+        self.api = Api(self.store, self.latency, self.stopping, seed)
+        self.state = StateFile(state_file, self.store) if state_file else None
+        if self.state:
+            self.state.load()
+            self.store.on_change = self.state.mark
+        self._server: SandboxServer | None = None
+        self._thread: threading.Thread | None = None
+        self._log: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+        self._in_flight = 0
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self) -> "Sandbox":
+        """Bind the port and serve in a background thread; returns self."""
+        if self._server is not None:
+            raise RuntimeError("the sandbox is already running")
+        self.stopping.clear()
+        self._server = SandboxServer((self.host, self.port), self)
+        self.port = self._server.server_address[1]
+        self.store.api_root = self.api.batches.api_root = self.base_url
+        self.api.batches.results_root = f"{self.root_url}/_sandbox/batch-results"
+        self.api.batches.start()
+        if self.state:
+            self.state.start()
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="mailchimp-sandbox",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close open connections, stop the batch worker and write the state file."""
+        if self._server is None:
+            return
+        self.stopping.set()
+        self._server.shutdown()
+        self._server.close_connections()
+        self._server.server_close()
+        self._thread.join()
+        self._server = self._thread = None
+        self.api.batches.stop()
+        if self.state:
+            self.state.stop()
+
+    def __enter__(self) -> "Sandbox":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def root_url(self) -> str:
+        """``http://<host>:<port>`` (the control surface is under ``/_sandbox``)."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """What a client uses instead of ``https://<dc>.api.mailchimp.com/3.0``."""
+        return f"{self.root_url}/3.0"
+
+    # ----------------------------------------------------------------- controls
+
+    def seed_member(self, email: str, status: str = "subscribed", *, unsubscribed_by: str = "contact",
+                    merge_fields: dict | None = None, tags: Iterable[str] = (), forgotten: bool = False) -> dict | None:
+        """Put an address into any state (``status`` incl. cleaned, archived, pending; ``forgotten`` = permanently
+        deleted); ``unsubscribed_by="contact"`` makes an unsubscribe one the API cannot undo. Returns the member."""
+        return self.store.seed_member(email, status, unsubscribed_by=unsubscribed_by, merge_fields=merge_fields,
+                                      tags=tags, forgotten=forgotten)
+
+    def member(self, email: str) -> dict | None:
+        """The stored member as the API would return it, or None."""
+        return self.store.member_by_email(email)
+
+    def members(self) -> list[dict]:
+        """Every member (archived included), as the API would return them."""
+        return self.store.all_members()
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every API request received so far, oldest first."""
+        with self._lock:
+            return list(self._log)
+
+    def clear_requests(self) -> None:
+        """Empty the request log."""
+        with self._lock:
+            self._log.clear()
+
+    def reset(self) -> None:
+        """Empty audience, no batches, empty request log and no faults (latency is kept)."""
+        self.store.clear()
+        self.api.batches.clear()
+        self.clear_requests()
+        self.clear_faults()
+
+    def inject(self, kind: str, rate: float = 1.0, count: int | None = None, methods: Iterable[str] | None = None,
+               path_contains: str | None = None) -> None:
+        """Make matching requests fail: ``429``, ``429_nobody``, ``403_nobody``, ``500``, ``503``, ``timeout``
+        (no answer until the client gives up), ``drop_before`` (connection closed, nothing applied) or
+        ``drop_after`` (change applied, then connection closed). ``rate`` is the share of matching requests hit
+        (deterministic by seed), ``count`` how many at most."""
+        self.faults.add(kind, rate, count, methods, path_contains)
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        self.faults.reset()
+
+    def set_latency(self, latency_ms: float, per_member_ms: float = 0.0) -> None:
+        """Delay every request by ``latency_ms``, and each batch-subscribe member and batch operation by
+        ``per_member_ms``."""
+        self.latency.set(latency_ms, per_member_ms)
+
+    # ----------------------------------------------------------------- used by the server
+
+    def enter(self) -> bool:
+        """Take a connection slot; False when ``max_connections`` requests are already in flight."""
+        with self._lock:
+            if self._in_flight >= self.max_connections:
+                return False
+            self._in_flight += 1
+            return True
+
+    def leave(self) -> None:
+        """Give the slot back."""
+        with self._lock:
+            self._in_flight -= 1
+
+    def record(self, method: str, path: str, query: dict, headers: dict, body: bytes, status: int | None) -> None:
+        """Add a request to the log."""
+        headers = {k: ("[redacted]" if k.lower() == "authorization" else v) for k, v in headers.items()}
+        with self._lock:
+            self._log.append(RecordedRequest(method, path, query, headers, body, status))
+
+    def too_many(self) -> Reply:
+        """The 429 for a request over the connection limit."""
+        return self.api.problem(Problem(429, "Too Many Requests", TOO_MANY.format(n=self.max_connections)))
+
+    def fault(self, method: str, path: str) -> str | None:
+        """The fault to inject into this request, if any."""
+        return self.faults.pick(method, path)
+
+    def fault_reply(self, kind: str) -> Reply:
+        """The answer of a fault that answers."""
+        return fault_reply(kind, self.api.instance())
+
+    def answer(self, method: str, path: str, query: dict[str, str], authorization: str | None, body: bytes) -> Reply:
+        """Check the key, then answer an API request (``path`` includes ``/3.0``)."""
+        problem = self._auth_problem(authorization)
+        if problem is not None:
+            return self.api.problem(problem)
+        if path != "/3.0" and not path.startswith("/3.0/"):
+            return self.api.problem(not_found())
+        return self.api.dispatch(method, path[len("/3.0"):], query, body)
+
+    def _auth_problem(self, authorization: str | None) -> Problem | None:
+        if not authorization:
+            return Problem(401, "API Key Missing", "Your request did not include an API key.")
+        scheme, _, credentials = authorization.partition(" ")
+        key = None
+        if scheme.lower() == "basic":
+            try:
+                key = base64.b64decode(credentials.strip(), validate=True).decode().partition(":")[2]
+            except (binascii.Error, UnicodeDecodeError):
+                key = None
+        if key != self.api_key:
+            return Problem(401, "API Key Invalid",
+                           "Your API key may be invalid, or you've attempted to access the wrong datacenter.")
+        return None

@@ -1,0 +1,170 @@
+"""HTTP handling: a threading HTTP/1.1 server (keep-alive) in front of the Sandbox.
+
+Per API request: take a connection slot (429 beyond ``max_connections``), wait the latency, apply an injected
+fault, then check the key and answer. The slot is given back before the answer is written, so a client that
+keeps at most ``max_connections`` requests open never sees a 429. ``/_sandbox/...`` is the control surface:
+no auth, no slot, no latency, not logged.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import sys
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlsplit
+
+from .control import CONTROL_PREFIX, control
+from .replies import Problem, Reply
+
+if TYPE_CHECKING:
+    from .core import Sandbox
+
+HOLD_SECONDS = 120  # Mailchimp's own request timeout: the longest a "timeout" fault holds a connection
+IDLE_SECONDS = 60  # an idle keep-alive connection is closed after this
+
+
+class SandboxServer(ThreadingHTTPServer):
+    """The listening server; it tracks open connections so :meth:`close_connections` can end them on stop."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], sandbox: "Sandbox"):
+        self.sandbox = sandbox
+        self._connections: set[socket.socket] = set()
+        self._handler_threads: set[threading.Thread] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, Handler)
+
+    def opened(self, connection: socket.socket) -> None:
+        """Track a connection and the thread serving it."""
+        with self._open_lock:
+            self._connections.add(connection)
+            self._handler_threads.add(threading.current_thread())
+
+    def closed(self, connection: socket.socket) -> None:
+        """Forget a connection."""
+        with self._open_lock:
+            self._connections.discard(connection)
+            self._handler_threads.discard(threading.current_thread())
+
+    def close_connections(self, timeout: float = 5.0) -> None:
+        """Shut down every open connection and wait (bounded) for their threads."""
+        with self._open_lock:
+            connections, threads = list(self._connections), list(self._handler_threads)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One connection: any number of requests (HTTP/1.1 keep-alive)."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "opus1-mailchimp-sandbox"
+    sys_version = ""
+    timeout = IDLE_SECONDS
+    server: SandboxServer
+
+    def setup(self) -> None:
+        """Track the connection."""
+        super().setup()
+        self.server.opened(self.connection)
+
+    def finish(self) -> None:
+        """Untrack the connection."""
+        try:
+            super().finish()
+        finally:
+            self.server.closed(self.connection)
+
+    def log_message(self, format: str, *args) -> None:
+        """Quiet: the request log is :attr:`Sandbox.requests`."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        """Handle GET."""
+        self._handle()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def _handle(self) -> None:
+        sandbox = self.server.sandbox
+        url = urlsplit(self.path)
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if url.path == CONTROL_PREFIX or url.path.startswith(CONTROL_PREFIX + "/"):
+            self._send(self._safely(lambda: control(sandbox, self.command, url.path, query, body)))
+            return
+        headers = dict(self.headers.items())
+        if not sandbox.enter():
+            reply = sandbox.too_many()
+            sandbox.record(self.command, url.path, query, headers, body, reply.status)
+            self._send(reply)
+            return
+        try:
+            reply = self._answer(sandbox, url.path, query, body)
+        finally:
+            sandbox.leave()
+        sandbox.record(self.command, url.path, query, headers, body, reply.status if reply else None)
+        if reply is None:
+            self.close_connection = True
+        else:
+            self._send(reply)
+
+    def _answer(self, sandbox: "Sandbox", path: str, query: dict, body: bytes) -> Reply | None:
+        """The reply, or None when a fault ends the connection without one (while holding the slot)."""
+        if sandbox.stopping.wait(sandbox.latency.request_seconds()):
+            return None
+        fault = sandbox.fault(self.command, path)
+        if fault == "timeout":
+            self._hold()
+        if fault in ("timeout", "drop_before"):
+            return None
+        if fault and fault != "drop_after":
+            return sandbox.fault_reply(fault)
+        reply = self._safely(lambda: sandbox.answer(self.command, path, query, self.headers.get("Authorization"), body))
+        return None if fault == "drop_after" else reply
+
+    def _safely(self, answer) -> Reply:
+        """The answer, or a 500 problem if the sandbox itself failed (the traceback goes to stderr)."""
+        try:
+            return answer()
+        except Exception:  # a sandbox bug must not kill the connection silently
+            traceback.print_exc(file=sys.stderr)
+            failure = Problem(500, "Internal Server Error", "The sandbox failed; see its stderr.")
+            return self.server.sandbox.api.problem(failure)
+
+    def _hold(self) -> None:
+        """Keep the connection open without answering until the client gives up, the sandbox stops or 120 s pass."""
+        sandbox = self.server.sandbox
+        deadline = time.monotonic() + HOLD_SECONDS
+        while time.monotonic() < deadline and not sandbox.stopping.is_set():
+            readable, _, _ = select.select([self.connection], [], [], 0.05)
+            if readable:
+                try:
+                    if not self.connection.recv(1, socket.MSG_PEEK):
+                        return
+                except OSError:
+                    return
+                sandbox.stopping.wait(0.05)
+
+    def _send(self, reply: Reply) -> None:
+        data = reply.payload()
+        self.send_response(reply.status)
+        if reply.content_type:
+            self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)

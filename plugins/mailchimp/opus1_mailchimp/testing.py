@@ -1,0 +1,49 @@
+"""Pytest fixtures for the Mailchimp sandbox. Load with ``-p opus1_mailchimp.testing`` (this repository's addopts)
+or ``pytest_plugins = ["opus1_mailchimp.testing"]`` in the rootdir's conftest.py.
+
+* ``mailchimp_sandbox``: a started :class:`~opus1_mailchimp.sandbox.Sandbox` on an ephemeral loopback port,
+  stopped after the test. Configure it per test with ``@pytest.mark.mailchimp_sandbox(latency_ms=50, ...)``
+  (any keyword argument of ``Sandbox``).
+* ``mailchimp_client``: the official SDK client (``mailchimp_marketing.Client``) pointed at that sandbox.
+* :func:`sdk_client`: the same for any sandbox, optionally with another key (e.g. to test a wrong one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import mailchimp_marketing
+import pytest
+
+from .sandbox import Sandbox
+
+MARKER = "mailchimp_sandbox"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``mailchimp_sandbox`` marker."""
+    config.addinivalue_line("markers", f"{MARKER}(**kwargs): keyword arguments for the fixture's Sandbox")
+
+
+def sdk_client(sandbox: Sandbox, api_key: str | None = None, timeout: float = 10) -> mailchimp_marketing.Client:
+    """An official SDK client that talks to ``sandbox`` (with its key unless ``api_key`` is given)."""
+    client = mailchimp_marketing.Client()
+    client.set_config({"api_key": sandbox.api_key if api_key is None else api_key, "server": "us1",
+                       "timeout": timeout})
+    client.api_client.host = sandbox.base_url
+    return client
+
+
+@pytest.fixture
+def mailchimp_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """A running sandbox on 127.0.0.1 with a free port; ``@pytest.mark.mailchimp_sandbox(...)`` configures it."""
+    marker = request.node.get_closest_marker(MARKER)
+    options = {"host": "127.0.0.1", "port": 0, **(marker.kwargs if marker else {})}
+    with Sandbox(**options) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def mailchimp_client(mailchimp_sandbox: Sandbox) -> mailchimp_marketing.Client:
+    """The official SDK client pointed at ``mailchimp_sandbox``."""
+    return sdk_client(mailchimp_sandbox)
