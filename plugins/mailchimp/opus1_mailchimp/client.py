@@ -183,7 +183,7 @@ class Mailchimp:
         """Call an SDK method; retry 429, 5xx and network errors with exponential backoff, bounded in time."""
         retrying = Retrying(
             retry=retry_if_exception(_retryable),
-            wait=wait_exponential_jitter(initial=0.2, max=20),
+            wait=wait_exponential_jitter(multiplier=0.2, max=20, jitter=0.2),
             stop=stop_after_attempt(self._retry_attempts) | stop_after_delay(self._retry_seconds),
             reraise=True,
         )

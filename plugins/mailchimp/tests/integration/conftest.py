@@ -11,7 +11,6 @@ import pytest
 
 from opus1_integrations.cli import main
 
-pytest_plugins = ["opus1_mailchimp.testing"]
 
 USER = "studio_owner"
 
@@ -51,7 +50,7 @@ def cli(home, capsys):
     return run
 
 
-def account(n: int, *, email: str | None = None, status: str = "active", first="Maria", last=None,
+def account(n: int, *, email: str | None = ..., status: str = "active", first="Maria", last=None,
             students=(), updated="2026-11-20T08:12:00Z") -> dict:
     """One account of the opus1 export, with its manager ``per_<n>``."""
     return {
@@ -60,7 +59,7 @@ def account(n: int, *, email: str | None = None, status: str = "active", first="
         "created_at": "2026-09-01T10:00:00Z",
         "updated_at": updated,
         "account_manager": {"person_id": f"per_{n}", "first_name": first, "last_name": last or f"Family{n}",
-                            "email": email if email is not None else f"parent{n}@gmail.com", "phone": None},
+                            "email": f"parent{n}@gmail.com" if email is ... else email, "phone": None},
         "students": list(students),
     }
 

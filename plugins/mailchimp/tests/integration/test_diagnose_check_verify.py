@@ -28,13 +28,13 @@ def test_check_shows_an_unsubscribed_client_as_left_alone(cli, connect, export, 
 
 
 def test_diagnose_lists_per_contact_errors_in_mailchimps_words(cli, connect, export, mailchimp_sandbox):
-    connect(export([account(1), account(2, email="someone@example.com")]))
+    connect(export([account(1), account(2, email="someone@mailinator.com")]))
     result = cli("sync", "mailchimp", "--json")
     assert result.code == 0 and result.json()["failed"] == 1
     diagnosis = cli("diagnose", "mailchimp", "--json")
     assert diagnosis.code == 1
     messages = " ".join(f["message"] + " " + (f["hint"] or "") for f in diagnosis.json()["findings"])
-    assert "looks fake" in messages and "someone@example.com" in messages
+    assert "looks fake" in messages and "someone@mailinator.com" in messages
 
 
 def test_diagnose_is_clean_after_a_good_sync_and_reports_an_unreachable_mailchimp(cli, connect, export, mailchimp_sandbox):
