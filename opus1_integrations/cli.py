@@ -263,19 +263,22 @@ def make_cli(plugins: Plugins | None = None) -> click.Group:
     return group
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``opus1-int``: run the CLI and map errors to documented exit codes."""
+def main(argv: list[str] | None = None, plugins: Plugins | None = None) -> int:
+    """Entry point of ``opus1-int``: run the CLI and map errors to documented exit codes.
+
+    Tests pass their own ``plugins``; by default they load from the entry points.
+    """
     signal.signal(signal.SIGTERM, _terminate)
     debug = os.environ.get(DEBUG_ENV) == "1"
     try:
-        cli = make_cli()
+        cli = make_cli(plugins)
         result = cli.main(args=argv, prog_name="opus1-int", standalone_mode=False)
         if result == EXIT_INTERRUPTED:  # typer turns KeyboardInterrupt into exit 130
             raise KeyboardInterrupt
         return result if isinstance(result, int) else 0
     except Opus1Error as exc:
         if debug:
-            traceback.print_exception(exc)
+            _print_traceback(exc)
         _print_error(exc.message, exc.hint, getattr(exc, "problems", None), getattr(exc, "total", 0))
         return exc.exit_code
     except click.exceptions.Exit as exc:
@@ -288,10 +291,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except Exception as exc:
         if debug:
-            traceback.print_exception(exc)
+            _print_traceback(exc)
         _print_error(scrub(f"unexpected {type(exc).__name__}: {exc}"),
                      "this is a bug; run again with OPUS1_INT_DEBUG=1 and report the traceback", None, 0)
         return 1
+
+
+def _print_traceback(exc: BaseException) -> None:
+    """The traceback for ``OPUS1_INT_DEBUG=1``: no local variables, known secrets scrubbed."""
+    sys.stderr.write(scrub("".join(traceback.format_exception(exc))))
 
 
 def _print_error(message: str, hint: str | None, problems: list | None, total: int) -> None:

@@ -44,21 +44,21 @@ def _build_command(name: str, schema: dict, get_host: Callable) -> click.Command
         kind = spec.get("type")
         help_text = spec.get("description", "")
         if kind == "boolean":
-            params.append(click.Option([f"{option_name(prop)}/--no-{prop.replace('_', '-')}"], prop, default=None,
+            params.append(click.Option([f"{option_name(prop)}/--no-{prop.replace('_', '-')}", prop], default=None,
                                        help=help_text))
         elif kind == "array":
-            params.append(click.Option([option_name(prop)], prop, multiple=True, default=None,
+            params.append(click.Option([option_name(prop), prop], multiple=True, default=None,
                                        help=help_text + " (repeat the option for several values)"))
         else:
             click_type = {"integer": int, "number": float}.get(kind, str)
             if "enum" in spec:
                 click_type = click.Choice([str(v) for v in spec["enum"]])
-            params.append(click.Option([option_name(prop)], prop, type=click_type, default=None, help=help_text))
+            params.append(click.Option([option_name(prop), prop], type=click_type, default=None, help=help_text))
         if prop in secrets:
-            params.append(click.Option([option_name(prop) + "-env"], f"{prop}__env", metavar="VAR", default=None,
+            params.append(click.Option([option_name(prop) + "-env", f"{prop}__env"], metavar="VAR", default=None,
                                        help=f"Keep {prop} in this environment variable; only its name is stored."))
     params += [
-        click.Option(["--contacts"], "contacts", metavar="PATH", default=None,
+        click.Option(["--contacts"], metavar="PATH", default=None,
                      help="The business's opus1 accounts export (JSON Lines, JSON or CSV) that syncs read."),
         click.Option(["--disable"], is_flag=True, default=False, help="Save the settings but disable the integration."),
         click.Option(["--business", "-b"], default="default", show_default=True, help="The business (studio) id."),

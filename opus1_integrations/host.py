@@ -195,10 +195,7 @@ class Host:
             return [Finding("warning", "no_export", exc.message, exc.hint)]
         try:
             with load_audience(path) as audience:
-                return [
-                    Finding("warning", q.get("code", "data_quality"), q["message"], q.get("fix"))
-                    for q in audience.quality()
-                ]
+                return [Finding("warning", issue.code, issue.message, issue.fix) for issue in audience.quality()]
         except ExportRejected as exc:
             return [Finding("error", "export_rejected", exc.message, exc.hint)]
 

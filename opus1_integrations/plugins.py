@@ -77,7 +77,6 @@ class Plugins:
     def register(self, plugin: object, name: str, record: LoadedPlugin | None = None) -> LoadedPlugin:
         """Register one plugin object under an integration name and check its hooks."""
         record = record or LoadedPlugin(name=name)
-        record.module = plugin
         already = self.pm.is_registered(plugin)
         try:
             self.pm.register(plugin, name=name)
@@ -87,6 +86,7 @@ class Plugins:
                 self.pm.unregister(plugin)
             record.error = _describe(exc)
         else:
+            record.module = plugin
             record.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
         self.loaded[name] = record
         return record

@@ -41,6 +41,7 @@ def check_settings(schema: dict, settings: dict) -> None:
     """
     Draft202012Validator.check_schema(schema)
     secrets = secret_fields(schema)
+    hidden = [v for k, v in settings.items() if k in secrets and isinstance(v, str) and v]
     problems = []
     for error in sorted(Draft202012Validator(schema).iter_errors(settings), key=lambda e: list(e.absolute_path)):
         path = "/" + "/".join(str(p) for p in error.absolute_path)
@@ -49,8 +50,10 @@ def check_settings(schema: dict, settings: dict) -> None:
             missing = error.message.split("'")[1] if "'" in error.message else error.message
             problems.append(f"{path.rstrip('/')}/{missing}: is required")
         elif field in secrets:
-            description = schema["properties"][field].get("x-format-hint", "the expected format")
-            problems.append(f"{path}: is not valid ({error.validator}); expected {description}")
+            fmt = schema["properties"][field].get("x-format-hint")
+            problems.append(f"{path}: is not valid ({error.validator})" + (f"; expected {fmt}" if fmt else ""))
+        elif any(value in error.message for value in hidden):  # e.g. a root-level error quoting every setting
+            problems.append(f"{path}: is not valid ({error.validator})")
         else:
             problems.append(f"{path}: {error.message}")
     if problems:
