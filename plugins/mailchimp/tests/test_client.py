@@ -1,0 +1,83 @@
+"""The client's host pinning and error handling, against the sandbox and on the URLs it would build."""
+
+from __future__ import annotations
+
+import pytest
+
+from opus1_integrations.errors import OperationFailed, SettingsInvalid
+from opus1_mailchimp.client import ApiError, Mailchimp, base_url
+
+KEY = "0123456789abcdef0123456789abcdef-us6"
+
+
+def test_a_valid_key_goes_to_its_mailchimp_datacenter_only():
+    assert base_url(KEY) == "https://us6.api.mailchimp.com/3.0"
+
+
+@pytest.mark.parametrize("crafted", ["abc-evil.example.com/x?", "abc-evil.example.com#", KEY.upper(), KEY + " ",
+                                     KEY.replace("-us6", "-evil.example.com"), "0123-us6", "", KEY + "-us7"])
+def test_a_crafted_key_builds_no_url(crafted):
+    with pytest.raises(SettingsInvalid) as caught:
+        base_url(crafted)
+    assert crafted.strip() == "" or crafted.strip() not in str(caught.value.message)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8465/3.0", "http://localhost:1/3.0/", "http://[::1]:9/3.0"])
+def test_loopback_sandbox_urls_are_accepted(url):
+    assert base_url(KEY, url) == url.rstrip("/")
+
+
+@pytest.mark.parametrize("url", ["https://us6.api.mailchimp.com.evil.example.com/3.0", "http://192.168.1.2/3.0",
+                                 "http://127.0.0.1:8465/other", "file:///etc/passwd"])
+def test_other_urls_are_refused(url):
+    with pytest.raises(SettingsInvalid):
+        base_url(KEY, url)
+
+
+def test_the_client_never_sends_outside_its_host(mailchimp_sandbox):
+    mc = Mailchimp(mailchimp_sandbox.api_key, mailchimp_sandbox.base_url)
+    with pytest.raises(ValueError):
+        mc.api.request("GET", "http://127.0.0.2:1/3.0/ping")
+    assert mailchimp_sandbox.requests == []
+
+
+def test_a_path_holding_the_word_server_is_not_rewritten(mailchimp_sandbox):
+    mailchimp_sandbox.seed_member("server.admin@gmail.com")
+    mc = Mailchimp(mailchimp_sandbox.api_key, mailchimp_sandbox.base_url)
+    member = mc.call(mc.lists.get_list_member, mailchimp_sandbox.audience_id, "server.admin@gmail.com")
+    assert member["email_address"] == "server.admin@gmail.com"
+
+
+def test_connections_are_reused(mailchimp_sandbox):
+    mc = Mailchimp(mailchimp_sandbox.api_key, mailchimp_sandbox.base_url, max_connections=1)
+    for _ in range(5):
+        mc.call(mc.ping.get)
+    pools = mc.api.session.get_adapter(mailchimp_sandbox.base_url).poolmanager.pools
+    (key,) = pools.keys()
+    pool = pools[key]
+    assert pool.num_requests == 5
+    assert pool.num_connections == 1
+
+
+def test_errors_arrive_as_mailchimps_title_and_detail(mailchimp_sandbox):
+    mc = Mailchimp(mailchimp_sandbox.api_key, mailchimp_sandbox.base_url)
+    with pytest.raises(ApiError) as caught:
+        mc.call(mc.lists.get_list, "nosuchlist")
+    assert caught.value.status == 404 and caught.value.title == "Resource Not Found"
+    wrong = Mailchimp("f" * 32 + "-us1", mailchimp_sandbox.base_url)
+    with pytest.raises(ApiError) as caught:
+        wrong.call(wrong.ping.get)
+    error = caught.value.to_host_error()
+    assert isinstance(error, SettingsInvalid) and "API Key Invalid" in error.message
+    assert "f" * 32 not in error.message + (error.hint or "")
+
+
+def test_an_unreachable_host_is_a_network_error_after_bounded_retries(mailchimp_sandbox):
+    url = mailchimp_sandbox.base_url
+    mailchimp_sandbox.stop()
+    mc = Mailchimp(mailchimp_sandbox.api_key, url, retry_seconds=0.5)
+    with pytest.raises(ApiError) as caught:
+        mc.call(mc.ping.get)
+    assert caught.value.status is None
+    assert isinstance(caught.value.to_host_error(), OperationFailed)
+    assert mc.requests >= 2
