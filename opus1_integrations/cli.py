@@ -218,12 +218,11 @@ def make_cli(plugins: Plugins | None = None) -> click.Group:
                     line += f" — {last['message']}"
             else:
                 line = "never synced"
-            console.print(f"{key}: last sync: {line}")
+            console.print(f"[bold]{escape(key)}[/]")
+            console.print(f"  last sync: {escape(line)}")
             live = facts["live"]
-            if live is None:
-                console.print(f"{key}: in {integration}: [yellow]not a member[/]")
-            else:
-                console.print(f"{key}: in {integration}: " + ", ".join(f"{k} {v}" for k, v in live.items()))
+            shown = "[yellow]not in the audience[/]" if live is None else escape(_facts(live))
+            console.print(f"  in {integration} now: {shown}")
 
     @app.command("verify")
     def verify_command(
@@ -300,6 +299,19 @@ def main(argv: list[str] | None = None, plugins: Plugins | None = None) -> int:
 def _print_traceback(exc: BaseException) -> None:
     """The traceback for ``OPUS1_INT_DEBUG=1``: no local variables, known secrets scrubbed."""
     sys.stderr.write(scrub("".join(traceback.format_exception(exc))))
+
+
+def _facts(facts: dict) -> str:
+    """A plugin's live facts on one line: nested values flattened, empty ones left out."""
+    parts = []
+    for name, value in facts.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items() if v not in (None, ""))
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        if value not in (None, ""):
+            parts.append(f"{name} {value}")
+    return " · ".join(parts)
 
 
 def _print_error(message: str, hint: str | None, problems: list | None, total: int) -> None:
