@@ -77,4 +77,4 @@ def test_check_explains_the_rules_decision_and_the_live_state(synced, cli):
     assert answer["contacts"]["maria.lopez@gmail.com"]["last_run"]["outcome"] == "created"
     people = cli("check", "thing", "maria.lopez@gmail.com").err
     assert "Maria Lopez (per_1)" in people
-    assert "maria.lopez@gmail.com: in thing: status subscribed" in people
+    assert "maria.lopez@gmail.com\n  last sync: run 1" in people and "in thing now: status subscribed" in people
