@@ -17,13 +17,17 @@ def sandbox_command(
     audience_id: Annotated[Optional[str], typer.Option("--audience-id", help="The audience it serves.")] = None,
     username: Annotated[Optional[str], typer.Option("--username", help="The account's username.")] = None,
     latency_ms: Annotated[float, typer.Option("--latency-ms", help="Added to every request.")] = 0.0,
+    per_member_ms: Annotated[
+        float, typer.Option("--per-member-ms", help="Added per member of a batch subscribe and per batch operation.")
+    ] = 0.0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the injected faults.")] = 0,
     state: Annotated[Optional[Path], typer.Option("--state", help="Keep the sandbox's data in this file.")] = None,
 ) -> None:
     """Run a local Mailchimp sandbox until Ctrl-C (loopback only; nothing reaches Mailchimp)."""
     from .sandbox import serve_forever_cli
 
     serve_forever_cli(port=port, api_key=api_key, audience_id=audience_id, username=username,
-                      latency_ms=latency_ms, state_file=state)
+                      latency_ms=latency_ms, per_member_ms=per_member_ms, seed=seed, state_file=state)
 
 
 @mailchimp_app.command("demo")

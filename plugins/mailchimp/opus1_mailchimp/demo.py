@@ -79,4 +79,5 @@ def _summary(console, business: str) -> None:
         f"Second sync with nothing changed: {again['unchanged']} unchanged, {again['writes']} writes, "
         f"{again['requests']} requests."
     )
-    console.print("Run `opus1-int check mailchimp EMAIL` to see why any client is or is not in the audience.")
+    console.print("The sandbox and the demo's state were temporary. To try your own export, start "
+                  "`opus1-int mailchimp sandbox` and configure a business with the --api-url it prints.")
