@@ -1,0 +1,34 @@
+"""The README's main job: the example studio through the sandbox, end to end, as `make demo` runs it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[4]
+
+
+def test_make_demo_runs_the_mailchimp_demo_on_the_example_studio():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "opus1-int mailchimp demo examples/studio/accounts.jsonl" in makefile
+    assert "make demo" in (ROOT / "README.md").read_text()
+
+
+def test_the_demo_syncs_the_example_studio_and_the_second_run_writes_nothing(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "opus1_integrations.cli", "mailchimp", "demo", "examples/studio/accounts.jsonl"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={"PATH": "/usr/bin:/bin", "OPUS1_INT_HOME": str(tmp_path / "home"), "HOME": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    err = result.stderr
+    for step in ("configure", "validate", "sync", "diagnose", "check"):
+        assert f"$ opus1-int {step} mailchimp" in err
+    created = int(re.search(r"First sync: (\d+) clients added", err).group(1))
+    assert created > 100
+    assert "2 left alone" in err
+    assert re.search(r"Second sync with nothing changed: \d+ unchanged, 0 writes", err)
+    assert "0123456789abcdef0123456789abcdef" not in err + result.stdout
+    assert not (tmp_path / "home").exists() or not any((tmp_path / "home").iterdir())
