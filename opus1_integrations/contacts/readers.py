@@ -1,0 +1,278 @@
+"""Streaming readers of the opus1 accounts export (JSON Lines, JSON array, CSV) into flat person records.
+
+A record is one person on one account, as a tuple in the column order of ``store.RECORD_COLUMNS``. Readers never
+hold more than one account (JSON) or one row (CSV) at a time; malformed input goes to the ``ProblemLog``. In JSON, an
+account manager who is also listed as a student of the same account becomes one record (``listed`` 2) when the two
+listings agree; otherwise (and in CSV, where the rows may be far apart) the rules merge the records.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from json.encoder import encode_basestring
+from typing import BinaryIO
+
+from opus1_integrations.errors import ExportRejected
+
+from .validation import ProblemLog, check_account, check_csv_row, timestamp
+
+FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
+CSV_COLUMNS = (
+    "account_id", "account_status", "person_id", "role", "first_name", "last_name", "email", "phone",
+    "birth_date", "is_child", "created_at", "updated_at", "programs",
+)
+_TRUE = frozenset({"true", "yes", "1"})
+_FALSE = frozenset({"false", "no", "0"})
+_CHUNK = 1 << 20
+_LARGEST_ACCOUNT = 64 << 20
+_WHITESPACE = re.compile(r"[ \t\r\n]*")
+_DECODER = json.JSONDecoder()
+
+
+def export_format(path: Path) -> str:
+    """The format of an export file (``jsonl``, ``json`` or ``csv``) by its extension; rejects anything unreadable."""
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ExportRejected(
+            f"{path.name}: unknown export format {path.suffix or '(no extension)'!r}",
+            hint="Name the export .jsonl or .ndjson (JSON Lines), .json (a JSON array) or .csv.",
+        )
+    if not path.is_file():
+        raise ExportRejected(f"{path}: no such file", hint="Check the path of the opus1 accounts export.")
+    if path.stat().st_size == 0:
+        raise ExportRejected(f"{path.name} is empty", hint="Export the accounts from opus1 again; the file has no data.")
+    return fmt
+
+
+def read_records(path: Path, fmt: str, problems: ProblemLog) -> Iterator[tuple]:
+    """Stream the person records of an export of format ``fmt``, reporting malformed input to ``problems``."""
+    with open(path, "rb") as file:
+        if fmt == "csv":
+            yield from _csv_records(file, problems)
+        else:
+            items = _jsonl_items(file, problems) if fmt == "jsonl" else _JsonArray(file, problems).items()
+            yield from _account_records(items, problems)
+
+
+def _text(value: str | None) -> str | None:
+    value = value.strip() if value else value
+    return value or None
+
+
+def _email(value: str | None) -> tuple[str | None, str | None]:
+    value = _text(value)
+    return (value, value.lower()) if value else (None, None)
+
+
+def _json_list(values: Iterable[str | None]) -> str | None:
+    unique = sorted({v.strip() for v in values if v and v.strip()})
+    return f"[{','.join(map(encode_basestring, unique))}]" if unique else None
+
+
+def _account_records(items: Iterable[tuple[int, object]], problems: ProblemLog) -> Iterator[tuple]:
+    for line, account in items:
+        errors = check_account(account)
+        for path, message in errors:
+            problems.add(line, path, message)
+        if errors:
+            continue
+        head = (line, None, account["account_id"], account["status"], timestamp(account["updated_at"]))
+        manager = account["account_manager"]
+        person_id, first, last = manager["person_id"], manager["first_name"].strip(), manager["last_name"].strip()
+        (email, key), phone = _email(manager.get("email")), _text(manager.get("phone"))
+        own, listed, students = (None, None), 1, []
+        repeated = sum(s["person_id"] == person_id for s in account["students"]) > 1  # a problem the rules report
+        for student in account["students"]:
+            enrollments = student.get("enrollments") or ()
+            tags = (_json_list(e["program"] for e in enrollments), _json_list(e.get("teacher") for e in enrollments))
+            record = (student["person_id"], student["first_name"].strip(), student["last_name"].strip(),
+                      *_email(student.get("email")), _text(student.get("phone")), int(student["is_child"]), *tags)
+            if not repeated and _same_adult(record, person_id, first, last, key, phone):
+                # The account manager who also studies: one record, as ``store.RECORD_COLUMNS`` describes.
+                listed, own = 2, tags
+                email, key, phone = email or record[3], key or record[4], phone or record[5]
+            else:
+                students.append((*head, 1, *record, 1))
+        yield (*head, 0, person_id, first, last, email, key, phone, 0, *own, listed)
+        yield from students
+
+
+def _same_adult(record: tuple, person_id: str, first: str, last: str, key: str | None, phone: str | None) -> bool:
+    """A student record that repeats the account manager with nothing that disagrees."""
+    other_id, other_first, other_last, _, other_key, other_phone, is_child = record[:7]
+    return (
+        other_id == person_id and not is_child and (other_first, other_last) == (first, last)
+        and (not key or not other_key or key == other_key) and (not phone or not other_phone or phone == other_phone)
+    )
+
+
+def _lines(file: BinaryIO, problems: ProblemLog) -> Iterator[str]:
+    for number, raw in enumerate(file, 1):
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            problems.add(number, "", f"not valid UTF-8 (byte {error.start + 1} of the line); save the export as UTF-8")
+            yield raw.decode("utf-8", "replace")
+
+
+def _jsonl_items(file: BinaryIO, problems: ProblemLog) -> Iterator[tuple[int, object]]:
+    for number, text in enumerate(_lines(file, problems), 1):
+        if not text.strip():
+            continue
+        try:
+            yield number, json.loads(text)
+        except json.JSONDecodeError as error:
+            column = min(error.pos, len(text.rstrip("\r\n"))) + 1
+            problems.add(number, "", f"invalid JSON: {error.msg} (column {column})")
+
+
+class _Stop(Exception):
+    """The JSON array cannot be read further."""
+
+
+class _JsonArray:
+    """The items of one top-level JSON array, read in chunks, each with the line it starts on."""
+
+    def __init__(self, file: BinaryIO, problems: ProblemLog):
+        self.file, self.problems = file, problems
+        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self.text, self.pos, self.line, self.eof = "", 0, 1, False
+
+    def items(self) -> Iterator[tuple[int, object]]:
+        """Yield ``(line, item)`` for each item; a syntax error is reported and ends the stream."""
+        try:
+            if self._next_char() != "[":
+                raise self._fail(self.pos, "a .json export must be one JSON array of accounts (starting with '[')")
+            self._advance(self.pos + 1)
+            if self._next_char() == "]":
+                self._advance(self.pos + 1)
+            else:
+                while True:
+                    self._next_char()
+                    line = self.line
+                    yield line, self._value()
+                    char = self._next_char()
+                    if char not in (",", "]"):
+                        raise self._fail(self.pos, "expected ',' or ']' after an account" if char else "the array is not closed with ']'")
+                    self._advance(self.pos + 1)
+                    if char == "]":
+                        break
+            if self._next_char():
+                raise self._fail(self.pos, "unexpected content after the array")
+        except _Stop:
+            return
+
+    def _fail(self, pos: int, message: str) -> _Stop:
+        self.problems.add(self.line + self.text.count("\n", self.pos, pos), "", message)
+        return _Stop()
+
+    def _more(self) -> bool:
+        if self.eof:
+            return False
+        chunk = self.file.read(_CHUNK)
+        self.eof = not chunk
+        try:
+            decoded = self.decoder.decode(chunk, final=self.eof)
+        except UnicodeDecodeError as error:
+            line = self.line + self.text.count("\n", self.pos) + chunk[: max(error.start, 0)].count(b"\n")
+            self.problems.add(line, "", "not valid UTF-8; save the export as UTF-8")
+            raise _Stop() from error
+        self.text, self.pos = self.text[self.pos:] + decoded, 0
+        return True
+
+    def _advance(self, end: int) -> None:
+        self.line += self.text.count("\n", self.pos, end)
+        self.pos = end
+
+    def _next_char(self) -> str:
+        while True:
+            self._advance(_WHITESPACE.match(self.text, self.pos).end())
+            if self.pos < len(self.text):
+                return self.text[self.pos]
+            if not self._more():
+                return ""
+
+    def _value(self) -> object:
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.text, self.pos)
+            except json.JSONDecodeError as error:
+                # An account cut by the end of the chunk read so far: read on, up to a sane size for one account.
+                cut = error.msg.startswith("Unterminated string") or len(self.text) - error.pos <= 8
+                if cut and len(self.text) - self.pos < _LARGEST_ACCOUNT and self._more():
+                    continue
+                raise self._fail(error.pos, f"invalid JSON: {error.msg}") from error
+            if end == len(self.text) and self._more():
+                continue
+            self._advance(end)
+            return value
+
+
+def _csv_records(file: BinaryIO, problems: ProblemLog) -> Iterator[tuple]:
+    reader = csv.reader(_lines(file, problems))
+    header = next(reader, None)
+    names = [name.strip().lower() for name in header or ()]
+    missing = [column for column in CSV_COLUMNS if column not in names]
+    if missing:
+        problems.add(1, "", f"the header misses the column(s) {', '.join(missing)}", row=1)
+        return
+    index = [names.index(column) for column in CSV_COLUMNS]
+    start, row = reader.line_num + 1, 1
+    try:
+        for fields in reader:
+            line, start, row = start, reader.line_num + 1, row + 1
+            if not any(field.strip() for field in fields):
+                continue
+            if len(fields) != len(names):
+                problems.add(line, "", f"expected {len(names)} fields, found {len(fields)}", row=row)
+                continue
+            record = _csv_record(dict(zip(CSV_COLUMNS, (fields[i].strip() for i in index))), line, row, problems)
+            if record:
+                yield record
+    except csv.Error as error:
+        problems.add(start, "", f"unreadable CSV: {error}", row=row + 1)
+
+
+def _csv_record(values: dict[str, str], line: int, row: int, problems: ProblemLog) -> tuple | None:
+    role, flag = values["role"], values["is_child"].lower()
+    is_child = True if flag in _TRUE else False if flag in _FALSE else None
+    programs = [p.strip() for p in values["programs"].split(";") if p.strip()]
+    errors = []
+    if role not in ("account_manager", "student"):
+        errors.append(("role", f"expected account_manager or student, found {role!r}"))
+    elif role == "student" and is_child is None:
+        errors.append(("is_child", f"expected true or false for a student, found {values['is_child']!r}"))
+    elif role == "account_manager" and (is_child or (flag and is_child is None)):
+        errors.append(("is_child", "an account manager is an adult: leave is_child empty or false"))
+    elif role == "account_manager" and programs:
+        errors.append(("programs", "list the programs on the person's student row, not on the account_manager row"))
+    if not errors:
+        head = {key: values[column] for key, column in
+                (("account_id", "account_id"), ("status", "account_status"), ("created_at", "created_at"), ("updated_at", "updated_at"))}
+        person = {key: values[key] for key in ("person_id", "first_name", "last_name")}
+        person |= {"email": values["email"] or None, "phone": values["phone"] or None}
+        if role == "student":
+            person |= {"is_child": is_child, "birth_date": values["birth_date"] or None, "enrollments": [{"program": p} for p in programs]}
+        errors = [(_csv_column(path), message) for path, message in check_csv_row(head, person, role)]
+    for column, message in errors:
+        problems.add(line, column, message, row=row)
+    if errors:
+        return None
+    return (
+        line, row, values["account_id"], values["account_status"], timestamp(values["updated_at"]),
+        0 if role == "account_manager" else 1, values["person_id"], values["first_name"], values["last_name"],
+        *_email(values["email"]), values["phone"] or None, int(bool(is_child)), _json_list(programs), None, 1,
+    )
+
+
+def _csv_column(path: str) -> str:
+    if path == "status":
+        return "account_status"
+    return "programs" if path.startswith("enrollments") else path

@@ -1,0 +1,215 @@
+"""The input contract: the account JSON Schema, checks of accounts and CSV rows against it, and the problem log.
+
+jsonschema is the authority. Because it costs ~150 µs per account, each account first goes through a fast check
+that accepts only what the schema accepts (a strict subset, tested against jsonschema); anything it does not
+accept is handed to jsonschema, which decides and explains.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+
+from .model import Problem
+
+SCHEMA_NAME = "opus1-accounts.schema.json"
+MAX_PROBLEMS = 20
+STATUSES = frozenset({"active", "inactive", "archived"})
+HEAD_FIELDS = ("account_id", "status", "created_at", "updated_at")
+
+# The RFC 3339 grammar of jsonschema's "date-time" check (rfc3339-validator), anchored at the very end; the
+# calendar (days per month) is checked by datetime.fromisoformat.
+_STRICT_TIMESTAMP = re.compile(
+    r"[0-9]{4}-(?:0[1-9]|1[0-2])-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+)
+# Every form that check accepts (it upper-cases first and its "$" allows one trailing newline).
+_ANY_TIMESTAMP = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]([0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})\n?", re.ASCII
+)
+
+
+def load_schema() -> dict:
+    """The accounts JSON Schema: shipped in the package, or the repo's top-level ``schemas/`` in a source checkout."""
+    packaged = resources.files("opus1_integrations") / "schemas" / SCHEMA_NAME
+    if packaged.is_file():
+        return json.loads(packaged.read_text(encoding="utf-8"))
+    return json.loads((Path(__file__).resolve().parents[2] / "schemas" / SCHEMA_NAME).read_text(encoding="utf-8"))
+
+
+def timestamp(value: str) -> float:
+    """Seconds since the epoch of a schema-valid RFC 3339 timestamp (used to find the most recently updated account)."""
+    date, time, fraction, zone = _ANY_TIMESTAMP.fullmatch(value).groups()
+    offset = "+00:00" if zone in "Zz" else zone
+    return datetime.fromisoformat(f"{date}T{time}{(fraction or '')[:7]}{offset}").timestamp()
+
+
+class ProblemLog:
+    """Collects the problems of one export: keeps the first ``MAX_PROBLEMS``, counts them all."""
+
+    def __init__(self) -> None:
+        self.first: list[Problem] = []
+        self.total = 0
+
+    def add(self, line: int | None, path: str, message: str, row: int | None = None) -> None:
+        """Record one problem."""
+        self.total += 1
+        if len(self.first) < MAX_PROBLEMS:
+            self.first.append(Problem(line, path, message, row))
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+
+@cache
+def _validators() -> dict[str, Draft202012Validator]:
+    schema = load_schema()
+    checker = Draft202012Validator.FORMAT_CHECKER
+
+    def part(subschema: dict) -> Draft202012Validator:
+        return Draft202012Validator({"$defs": schema["$defs"], **subschema}, format_checker=checker)
+
+    head = {"type": "object", "required": list(HEAD_FIELDS), "properties": {k: schema["properties"][k] for k in HEAD_FIELDS}}
+    return {
+        "account": Draft202012Validator(schema, format_checker=checker),
+        "head": part(head),
+        "account_manager": part({"$ref": "#/$defs/account_manager"}),
+        "student": part({"$ref": "#/$defs/student"}),
+    }
+
+
+def _errors(kind: str, instance: object) -> list[tuple[str, str]]:
+    found = []
+    for error in sorted(_validators()[kind].iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
+        path = ""
+        for step in error.absolute_path:
+            path += f"[{step}]" if isinstance(step, int) else (f".{step}" if path else step)
+        message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
+        found.append((path, message))
+    return found
+
+
+def _fast_timestamp(value: object) -> bool:
+    if type(value) is not str or not _STRICT_TIMESTAMP.fullmatch(value):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _optional_text(value: object) -> bool:
+    return value is None or type(value) is str
+
+
+def _fast_head(account: dict) -> bool:
+    account_id = account["account_id"]
+    return (
+        type(account_id) is str
+        and account_id != ""
+        and account["status"] in STATUSES
+        and _fast_timestamp(account["created_at"])
+        and _fast_timestamp(account["updated_at"])
+    )
+
+
+def _fast_person(person: object, student: bool) -> bool:
+    if type(person) is not dict:
+        return False
+    person_id = person["person_id"]
+    if not (
+        type(person_id) is str
+        and person_id != ""
+        and type(person["first_name"]) is str
+        and type(person["last_name"]) is str
+        and _optional_text(person.get("email"))
+        and _optional_text(person.get("phone"))
+    ):
+        return False
+    if not student:
+        return True
+    if type(person["is_child"]) is not bool or not _optional_text(person.get("birth_date")):
+        return False
+    enrollments = person.get("enrollments")
+    if enrollments is None:
+        return True
+    if type(enrollments) is not list:
+        return False
+    for enrollment in enrollments:
+        if type(enrollment) is not dict:
+            return False
+        program = enrollment["program"]
+        if not (
+            type(program) is str
+            and program != ""
+            and _optional_text(enrollment.get("teacher"))
+            and _optional_text(enrollment.get("term"))
+        ):
+            return False
+    return True
+
+
+def _fast_account(account: object) -> bool:
+    if type(account) is not dict or not _fast_head(account) or not _fast_person(account["account_manager"], False):
+        return False
+    students = account["students"]
+    return type(students) is list and all(_fast_person(s, True) for s in students)
+
+
+def check_account(account: object) -> list[tuple[str, str]]:
+    """Check one account against the schema: an empty list, or ``(field path, message)`` for each violation."""
+    try:
+        if _fast_account(account):
+            return []
+    except (KeyError, TypeError):
+        pass
+    return _errors("account", account)
+
+
+def check_csv_row(head: dict, person: dict, role: str) -> list[tuple[str, str]]:
+    """Check the account part and the person part of one CSV row against the same schema as JSON accounts."""
+    try:
+        if _fast_head(head) and _fast_person(person, role == "student"):
+            return []
+    except (KeyError, TypeError):
+        pass
+    return _errors("head", head) + _errors(role, person)
+
+
+def check_records(db: sqlite3.Connection, problems: ProblemLog, csv_rows: bool) -> None:
+    """Checks across records once the export is loaded: duplicates, and CSV rows of one account that disagree."""
+    for account_id, person_id, role, n, line, row in db.execute(
+        "SELECT account_id, person_id, role, COUNT(*), MIN(line), MIN(row) FROM records"
+        " GROUP BY account_id, role, person_id HAVING COUNT(*) > 1"
+    ):
+        what = "account manager" if role == 0 else "student"
+        problems.add(line, "person_id", f"person {person_id} is listed {n} times as {what} of account {account_id}", row)
+    if not csv_rows:
+        for account_id, lines in db.execute(
+            "SELECT account_id, group_concat(DISTINCT line) FROM records GROUP BY account_id HAVING COUNT(DISTINCT line) > 1"
+        ):
+            first = int(lines.split(",")[0])
+            problems.add(first, "account_id", f"account {account_id} appears on several lines ({lines.replace(',', ', ')})")
+        return
+    for account_id, statuses, updates, managers, line, row in db.execute(
+        "SELECT account_id, COUNT(DISTINCT status), COUNT(DISTINCT updated_at),"
+        " COUNT(DISTINCT CASE WHEN role = 0 THEN person_id END), MIN(line), MIN(row)"
+        " FROM records GROUP BY account_id"
+        " HAVING COUNT(DISTINCT status) > 1 OR COUNT(DISTINCT updated_at) > 1 OR COUNT(DISTINCT CASE WHEN role = 0 THEN person_id END) != 1"
+    ):
+        if managers == 0:
+            problems.add(line, "role", f"account {account_id} has no account_manager row", row)
+        elif managers > 1:
+            problems.add(line, "role", f"account {account_id} has {managers} different account managers", row)
+        if statuses > 1:
+            problems.add(line, "account_status", f"the rows of account {account_id} disagree on account_status", row)
+        if updates > 1:
+            problems.add(line, "updated_at", f"the rows of account {account_id} disagree on updated_at", row)
