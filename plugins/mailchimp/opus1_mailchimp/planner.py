@@ -79,6 +79,10 @@ def plan(contacts: Iterable, live: dict[str, Member], synced: dict[str, Synced],
         base = dict(key=contact.key, email=contact.email, person_ids=tuple(contact.person_ids), managed_tags=tags)
         if member is None:
             old = _old_address(contact, by_person, live, moved)
+            if old is not None and live[old.key].status == "unsubscribed":
+                actions.append(Action(**base, action=LEFT_ALONE,
+                                      reason=f"unsubscribed in Mailchimp as {old.email}: not added under the new address"))
+                continue
             if old is not None:
                 moved.add(old.key)
                 actions.append(Action(**base, action=EMAIL_CHANGE, old_key=old.key, merge_fields=fields,
@@ -112,13 +116,14 @@ def plan(contacts: Iterable, live: dict[str, Member], synced: dict[str, Synced],
 
 
 def _old_address(contact, by_person: dict[str, Synced], live: dict[str, Member], moved: set[str]) -> Synced | None:
-    """The member this contact had under an earlier address, if that member can simply be given the new one."""
+    """The member this contact had under an earlier address: subscribed (it gets the new address) or unsubscribed
+    (the person opted out: the new address is not added either)."""
     for pid in contact.person_ids:
         old = by_person.get(pid)
         if old is None or old.key == contact.key or old.key in moved:
             continue
         member = live.get(old.key)
-        if member is not None and member.status == "subscribed":
+        if member is not None and member.status in ("subscribed", "unsubscribed"):
             return old
     return None
 

@@ -164,3 +164,17 @@ def test_a_rejected_export_sends_nothing(cli, connect, export, mailchimp_sandbox
     assert result.code == 5
     assert "Error:" in result.err and "line 2" in result.err
     assert mailchimp_sandbox.requests == []
+
+
+def test_someone_who_unsubscribed_is_not_added_again_under_a_new_address(cli, connect, export, mailchimp_sandbox):
+    accounts = [account(1, email="old.address@gmail.com"), account(2)]
+    connect(export(accounts))
+    assert cli("sync", "mailchimp").code == 0
+    mailchimp_sandbox.seed_member("old.address@gmail.com", status="unsubscribed", unsubscribed_by="contact")
+    accounts[0]["account_manager"]["email"] = "new.address@gmail.com"
+    export(accounts)
+    result = cli("sync", "mailchimp", "--json")
+    assert result.code == 0, result.err
+    assert mailchimp_sandbox.member("new.address@gmail.com") is None
+    assert mailchimp_sandbox.member("old.address@gmail.com")["status"] == "unsubscribed"
+    assert result.json()["left_alone"] == 2 and result.json()["writes"] == 0
