@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
+import threading
 import traceback
+from collections import Counter
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -15,11 +19,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__, runlog, state
+from . import __version__, batch, runlog, schedule, state
 from . import settings as settings_store
 from .configure_command import ConfigureGroup
 from .contacts.cli import contacts_app
-from .errors import Opus1Error
+from .errors import Opus1Error, UsageError
 from .host import Host
 from .outcomes import SyncOptions
 from .output import emit_json, people
@@ -105,22 +109,52 @@ def make_cli(plugins: Plugins | None = None) -> click.Group:
     @app.command("sync")
     def sync_command(
         integration: Integration,
-        business: Business = "default",
+        business: Annotated[
+            Optional[str], typer.Option("--business", "-b", help="The business (studio) id (default: default).")
+        ] = None,
+        all_businesses: Annotated[
+            bool, typer.Option("--all", help="Every enabled business configured for the integration that is due.")
+        ] = False,
         contacts: Contacts = None,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only: send no writes.")] = False,
         plan: Annotated[
             Optional[Path], typer.Option("--plan", help="Write the plan per contact to this .csv or .json file.")
         ] = None,
-        force: Annotated[bool, typer.Option("--force", help="Run even past the safety stop.")] = False,
+        force: Annotated[
+            bool,
+            typer.Option("--force", help="One business: run even past the safety stop. With --all: sync businesses "
+                                         "that are not due (never past a safety stop)."),
+        ] = False,
+        wait: Annotated[
+            bool, typer.Option("--wait", help="Wait for another process's run of a business instead of skipping it "
+                                              "(--all) or failing.")
+        ] = False,
+        jobs: Annotated[
+            Optional[int],
+            typer.Option("--jobs", min=1, metavar="N", help=f"With --all: how many businesses sync at once "
+                                                            f"(default {batch.DEFAULT_JOBS})."),
+        ] = None,
         as_json: Json = False,
     ) -> None:
-        """Sync one business's opus1 export to the integration."""
+        """Sync one business's opus1 export to the integration, or (--all) every business that is due."""
+        if all_businesses:
+            for given, option in ((business, "--business"), (contacts, "--contacts"), (plan, "--plan")):
+                if given is not None:
+                    raise UsageError(f"{option} cannot be combined with --all",
+                                     hint="--all syncs every business with its saved export; drop one of them")
+            sync_all(integration, force=force, wait=wait, dry_run=dry_run, jobs=jobs or batch.DEFAULT_JOBS,
+                     as_json=as_json)
+            return
+        if jobs is not None:
+            raise UsageError("--jobs only applies with --all", hint="add --all, or drop --jobs")
+        business = business or "default"
         result = get_host().sync(
             integration,
             business,
             contacts=contacts,
             options=SyncOptions(dry_run=dry_run, plan_path=plan, force=force),
             show_progress=not as_json and sys.stderr.isatty(),
+            wait=wait,
         )
         summary = {"business": result.business, "integration": result.integration, "run_id": result.run_id,
                    "status": result.status, "dry_run": result.dry_run, **result.counts}
@@ -131,6 +165,89 @@ def make_cli(plugins: Plugins | None = None) -> click.Group:
             counts = ", ".join(f"{k} {v}" for k, v in result.counts.items() if isinstance(v, int))
             people().print(f"[green]✓[/] {what} of {integration} for [bold]{business}[/] finished "
                            f"(run {result.run_id}): {counts}")
+
+    def sync_all(integration: str, *, force: bool, wait: bool, dry_run: bool, jobs: int, as_json: bool) -> None:
+        get_host().schema(integration)  # an unknown (exit 2) or broken (exit 4) integration fails first
+        console = people()
+        stop = threading.Event()
+        with batch.stopping_on_signals(stop):
+            try:
+                outcomes = batch.sync_all(plugins, integration, force=force, wait=wait, dry_run=dry_run, jobs=jobs,
+                                          stop=stop, on_outcome=lambda o: console.print(_outcome_line(o)),
+                                          log=lambda line: console.print(escape(line)))
+            except KeyboardInterrupt:
+                batch.hard_stop(lambda line: console.print(escape(line)))
+        if as_json:
+            emit_json([o.as_dict() for o in outcomes])
+        elif outcomes:
+            console.print(_outcome_table(outcomes))
+        tally = Counter(o.outcome for o in outcomes)
+        console.print(", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(tally.items()))
+                      if outcomes else f"no enabled business has {integration} configured "
+                                       f"(`opus1-int configure {integration} --business ID`)")
+        code = batch.EXIT_INTERRUPTED if stop.is_set() else batch.exit_code(outcomes)
+        if code:
+            raise typer.Exit(code)
+
+    schedule_app = typer.Typer(name="schedule", no_args_is_help=True,
+                               help="Sync every business when it is due, or show when that is.")
+
+    @schedule_app.command("run")
+    def schedule_run_command(
+        jobs: Annotated[
+            int, typer.Option("--jobs", min=1, metavar="N", help="How many businesses sync at once.")
+        ] = batch.DEFAULT_JOBS,
+        max_sleep: Annotated[
+            float, typer.Option("--max-sleep", min=0.01, metavar="SECONDS",
+                                help="Look for newly due businesses at least this often.")
+        ] = 300.0,
+        retry_after: Annotated[
+            float, typer.Option("--retry-after", min=0, metavar="SECONDS",
+                                help="Retry a failed business after this long (or its interval, when shorter).")
+        ] = 3600.0,
+    ) -> None:
+        """Run until stopped: sync each enabled business when it is due, then sleep until the next one is."""
+        stop, wake = threading.Event(), threading.Event()
+
+        def log(line: str) -> None:
+            sys.stderr.write(f"{schedule.iso(schedule.utcnow())} {line}\n")
+            sys.stderr.flush()
+
+        log(f"schedule: started (pid {os.getpid()}, {jobs} at a time); SIGTERM or Ctrl-C stops it after the "
+            "running syncs finish")
+        with batch.stopping_on_signals(stop, on_first=wake.set):
+            try:
+                batch.run_schedule(plugins, jobs=jobs, max_sleep=max_sleep, retry_after=retry_after, stop=stop,
+                                   wake=wake, log=log, on_outcome=lambda o: log(_outcome_log(o)))
+            except KeyboardInterrupt:
+                batch.hard_stop(log)
+        log("schedule: stopped")
+
+    @schedule_app.command("show")
+    def schedule_show_command(
+        integration: Annotated[Optional[str], typer.Option("--integration", help="Only this integration.")] = None,
+        business: Annotated[Optional[str], typer.Option("--business", "-b", help="Only this business.")] = None,
+        as_json: Json = False,
+    ) -> None:
+        """Show when each configured business is next due, and when it last synced."""
+        db = get_host().db
+        now = schedule.utcnow()
+        rows = [
+            schedule.status(db, b, i, now).as_dict()
+            for b, i in schedule.configured(db, integration, enabled_only=False)
+            if business is None or b == business
+        ]
+        if as_json:
+            emit_json(rows)
+            return
+        table = Table("business", "integration", "enabled", "every", "last ok", "due at", "due now")
+        for r in rows:
+            table.add_row(r["business"], r["integration"], "yes" if r["enabled"] else "no",
+                          f"{r['interval_hours']:g} h", r["last_ok"] or "never", r["due_at"] or "now",
+                          "yes" if r["due"] and r["enabled"] else "")
+        people().print(table)
+
+    app.add_typer(schedule_app, name="schedule")
 
     @app.command("diagnose")
     def diagnose_command(
@@ -176,19 +293,26 @@ def make_cli(plugins: Plugins | None = None) -> click.Group:
         status: Annotated[
             Optional[str], typer.Option("--status", help="Only runs with this status: running, ok, failed, interrupted.")
         ] = None,
+        since: Annotated[
+            Optional[str],
+            typer.Option("--since", metavar="WHEN", help="Only runs started since WHEN: a time (2026-11-20, "
+                                                         "2026-11-20T08:00:00+00:00) or an age (90m, 24h, 7d)."),
+        ] = None,
         limit: Annotated[int, typer.Option("--limit", help="How many runs to show.")] = 20,
         as_json: Json = False,
     ) -> None:
         """Show the run log, newest first."""
-        rows = runlog.list_runs(get_host().db, business=business, integration=integration, status=status, limit=limit)
+        rows = runlog.list_runs(get_host().db, business=business, integration=integration, status=status,
+                                since=_since(since) if since else None, limit=limit)
         if as_json:
             emit_json(rows)
             return
-        table = Table("run", "business", "integration", "started", "status", "dry run", "counts", "error")
+        table = Table("run", "business", "integration", "started", "finished", "status", "dry run", "counts",
+                      "error")
         for r in rows:
             counts = ", ".join(f"{k} {v}" for k, v in r["counts"].items() if isinstance(v, int))
-            table.add_row(str(r["id"]), r["business"], r["integration"], r["started_at"], r["status"],
-                          "yes" if r["dry_run"] else "", counts, r["error"] or "")
+            table.add_row(str(r["id"]), r["business"], r["integration"], r["started_at"], r["finished_at"] or "",
+                          r["status"], "yes" if r["dry_run"] else "", counts, r["error"] or "")
         people().print(table)
 
     @app.command("check")
@@ -312,6 +436,69 @@ def _facts(facts: dict) -> str:
         if value not in (None, ""):
             parts.append(f"{name} {value}")
     return " · ".join(parts)
+
+
+_AGE = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+_AGE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def _since(text: str) -> str:
+    """``runs --since``: an age (``90m``, ``24h``, ``7d``) or an ISO 8601 date or time, as stored text in UTC."""
+    match = _AGE.fullmatch(text.strip())
+    if match:
+        moment = schedule.utcnow() - timedelta(**{_AGE_UNITS[match[2]]: float(match[1])})
+    else:
+        try:
+            moment = schedule.parse(text.strip())
+        except ValueError:
+            raise typer.BadParameter(f"{text!r} is neither a time like 2026-11-20T08:00:00+00:00 nor an age like "
+                                     "24h", param_hint="'--since'") from None
+    return schedule.iso(moment)
+
+
+def _counts_text(counts: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items() if isinstance(v, int) and not isinstance(v, bool))
+
+
+_OUTCOME_MARK = {batch.OK: "[green]✓[/]", batch.FAILED: "[red]✗[/]", batch.INTERRUPTED: "[yellow]![/]"}
+
+
+def _outcome_line(o: batch.Outcome) -> str:
+    """One business's outcome of ``sync --all``, for people (rich markup)."""
+    mark = _OUTCOME_MARK.get(o.outcome, "[dim]·[/]")
+    name = f"[bold]{escape(o.business)}[/]"
+    if o.outcome == batch.OK:
+        return f"{mark} {name}: synced (run {o.run_id}): {escape(_counts_text(o.counts))}"
+    if o.outcome == batch.SKIPPED_NOT_DUE:
+        return f"{mark} {name}: not due until {o.due_at}"
+    if o.outcome == batch.SKIPPED_LOCKED:
+        return f"{mark} {name}: skipped, in progress elsewhere"
+    run = f" (run {o.run_id})" if o.run_id else ""
+    line = f"{mark} {name}: {o.outcome}{run}: {escape(o.error or '')}"
+    if o.hint:
+        line += f"\n    [dim]fix:[/] {escape(o.hint)}"
+    return line
+
+
+def _outcome_log(o: batch.Outcome) -> str:
+    """One business's outcome as a plain log line of ``schedule run``."""
+    run = f" run {o.run_id}" if o.run_id else ""
+    text = f"{o.integration} {o.business}: {o.outcome}{run}"
+    if o.counts and o.outcome == batch.OK:
+        text += f" ({_counts_text(o.counts)})"
+    if o.error:
+        text += f": {o.error}"
+    if o.due_at and o.outcome in (batch.OK, batch.SKIPPED_NOT_DUE):
+        text += f"; next due {o.due_at}"
+    return text
+
+
+def _outcome_table(outcomes: list[batch.Outcome]) -> Table:
+    table = Table("business", "outcome", "run", "due at", "counts", "error")
+    for o in outcomes:
+        table.add_row(escape(o.business), o.outcome.replace("_", " "), str(o.run_id or ""), o.due_at or "",
+                      escape(_counts_text(o.counts)), escape(o.error or ""))
+    return table
 
 
 def _print_error(message: str, hint: str | None, problems: list | None, total: int) -> None:

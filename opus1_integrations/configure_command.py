@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import click
 
+from . import schedule
 from . import settings as settings_store
 from .errors import SettingsInvalid
 from .output import emit_json, people
@@ -61,11 +62,14 @@ def _build_command(name: str, schema: dict, get_host: Callable) -> click.Command
         click.Option(["--contacts"], metavar="PATH", default=None,
                      help="The business's opus1 accounts export (JSON Lines, JSON or CSV) that syncs read."),
         click.Option(["--disable"], is_flag=True, default=False, help="Save the settings but disable the integration."),
+        click.Option(["--every"], type=click.FloatRange(min=0, min_open=True), metavar="HOURS", default=None,
+                     help="Sync this business every HOURS hours when run by `sync --all` or `schedule run` "
+                          "(fractions allowed; a new business: 24)."),
         click.Option(["--business", "-b"], default="default", show_default=True, help="The business (studio) id."),
         click.Option(["--json", "as_json"], is_flag=True, default=False, help="Print the result as JSON on stdout."),
     ]
 
-    def callback(contacts, disable, business, as_json, **values):
+    def callback(contacts, disable, every, business, as_json, **values):
         given = {}
         for prop in props:
             value = values.get(prop)
@@ -79,10 +83,13 @@ def _build_command(name: str, schema: dict, get_host: Callable) -> click.Command
         for prop in schema.get("required", []):
             if prop not in have:
                 given[prop] = _ask(prop, props[prop], prop in secrets)
-        saved = host.configure(name, business, given, contacts_path=contacts, enabled=not disable)
-        state = "saved, disabled" if disable else "saved and enabled"
+        saved = host.configure(name, business, given, contacts_path=contacts, enabled=not disable,
+                               interval_hours=every)
+        hours = schedule.interval_hours(host.db, business, name)
+        state = "saved, disabled" if disable else f"saved and enabled (synced every {hours:g} hours when scheduled)"
         if as_json:
-            emit_json({"business": business, "integration": name, "enabled": not disable, "settings": saved})
+            emit_json({"business": business, "integration": name, "enabled": not disable, "interval_hours": hours,
+                       "settings": saved})
         else:
             people().print(f"[green]✓[/] {name} settings for business [bold]{business}[/] {state}.")
         return 0

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import random
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import sqlite_utils
 
-from . import runlog
+from . import runlog, schedule, state
 from . import settings as settings_store
 from .context import Context
 from .contacts import load_audience
@@ -59,7 +61,7 @@ class Host:
         if name not in self._migrated:
             migrations = self.call(name, "migrations")
             if migrations is not None:
-                migrations.apply(self.db)
+                state.apply_migrations(self.db, migrations)
             self._migrated.add(name)
         return Context(business=business, integration=name, db=self.db, **kwargs)
 
@@ -83,9 +85,17 @@ class Host:
     # -- commands ---------------------------------------------------------------------------
 
     def configure(
-        self, name: str, business: str, given: dict, *, contacts_path: str | None, enabled: bool
+        self,
+        name: str,
+        business: str,
+        given: dict,
+        *,
+        contacts_path: str | None,
+        enabled: bool,
+        interval_hours: float | None = None,
     ) -> dict:
-        """Merge new settings with the saved ones, validate them (schema, then live) and save them.
+        """Merge new settings with the saved ones, validate them (schema, then live) and save them, with the
+        interval of scheduled syncs when given (else the saved one, 24 hours for a new business).
 
         Returns the saved settings, redacted.
         """
@@ -100,7 +110,10 @@ class Host:
                 secrets = settings_store.secret_fields(schema)
                 merged = {k: (merged[k] if k in secrets and k in merged else v) for k, v in normalised.items()}
         contacts = contacts_path or (stored.contacts_path if stored else None)
-        settings_store.save(self.db, business, name, merged, enabled=enabled, contacts_path=contacts)
+        with self.db.atomic():
+            settings_store.save(self.db, business, name, merged, enabled=enabled, contacts_path=contacts)
+            if interval_hours is not None:
+                schedule.set_interval(self.db, business, name, interval_hours)
         return settings_store.redact(schema, merged)
 
     def validate(self, name: str, business: str) -> list[Check]:
@@ -121,18 +134,41 @@ class Host:
         return Path(stored.contacts_path)
 
     def sync(
-        self, name: str, business: str, *, contacts: str | Path | None, options: SyncOptions, show_progress: bool
+        self,
+        name: str,
+        business: str,
+        *,
+        contacts: str | Path | None,
+        options: SyncOptions,
+        show_progress: bool,
+        wait: bool = False,
+        stop: threading.Event | None = None,
+        check: Callable[[], None] | None = None,
     ) -> SyncResult:
-        """One sync of a business's export; the run log records it whatever happens."""
-        stored, resolved = self.saved_settings(name, business)
+        """One sync of a business's export.
+
+        An unknown integration, or one not configured or disabled for the business, fails before anything is
+        recorded; from there on the run log records the run whatever happens (invalid settings, a missing
+        environment variable or export included). ``wait``, ``stop`` and ``check`` are ``runlog.running``'s:
+        wait for another process's run instead of failing, and skip the run when ``check`` raises.
+        """
+        schema = self.schema(name)  # an unknown (exit 2) or broken (exit 4) integration fails first
+        stored = settings_store.load(self.db, business, name)
+        if stored is None:
+            raise SettingsInvalid(
+                f"{name} is not configured for business {business!r}",
+                hint=f"run `opus1-int configure {name} --business {business}`",
+            )
         if not stored.enabled:
             raise SettingsInvalid(
                 f"{name} is disabled for business {business!r}",
                 hint=f"enable it with `opus1-int configure {name} --business {business}`",
             )
-        path = self.contacts_path(name, business, contacts)
         context = self.context(name, business, show_progress=show_progress)
-        with runlog.running(self.db, business, name, options.dry_run) as run:
+        with runlog.running(self.db, business, name, options.dry_run, wait=wait, stop=stop, check=check) as run:
+            resolved = settings_store.resolve_secrets(schema, stored.settings)
+            settings_store.check_settings(schema, resolved)
+            path = self.contacts_path(name, business, contacts)
             with load_audience(path) as audience:
                 run.counts = self.call(
                     name, "sync", context=context, settings=resolved, audience=audience, run=run, options=options
@@ -173,10 +209,14 @@ class Host:
         ok_runs = [r for r in runs if r["status"] == runlog.OK]
         if ok_runs:
             last_ok = datetime.fromisoformat(ok_runs[0]["finished_at"])
-            if now - last_ok > STALE_AFTER:
+            stale_after = max(STALE_AFTER, 2 * timedelta(hours=schedule.interval_hours(self.db, business, name)))
+            if now - last_ok > stale_after:
+                hours = stale_after.total_seconds() / 3600
                 findings.append(
-                    Finding("error", "stale", f"no successful sync since {ok_runs[0]['finished_at']} (over 48 hours)",
-                            "check that the scheduled job runs (`opus1-int runs`) and fix the errors listed here")
+                    Finding("error", "stale",
+                            f"no successful sync since {ok_runs[0]['finished_at']} (over {hours:g} hours)",
+                            "check that the scheduled job runs (`opus1-int runs`, docs/operations.md) and fix the "
+                            "errors listed here")
                 )
             failed = runlog.items(self.db, ok_runs[0]["id"], outcome="failed")
             for item in failed:

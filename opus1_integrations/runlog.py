@@ -5,7 +5,9 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -75,20 +77,42 @@ def lock_path(business: str, integration: str) -> Path:
     return home() / "locks" / f"{quote(business, safe='')}.{quote(integration, safe='')}.lock"
 
 
+class Locked(OperationFailed):
+    """Another process holds the business's lock for this integration (exit 1)."""
+
+
+_WAIT_POLL = 0.05
+
+
 @contextmanager
-def business_lock(business: str, integration: str) -> Iterator[None]:
-    """Hold the business's lock; fail at once when another process holds it. Released when the process dies."""
+def business_lock(
+    business: str, integration: str, *, wait: bool = False, stop: threading.Event | None = None
+) -> Iterator[None]:
+    """Hold the business's lock; released when the block ends or the process dies (the kernel drops a dead
+    process's ``flock``, so a killed run never leaves a stale lock).
+
+    When another process holds it: raise ``Locked`` at once, or with ``wait`` poll until it is free. A waiter
+    gives up with ``Locked`` when ``stop`` is set (a stopping scheduler must not start new runs).
+    """
     path = lock_path(business, integration)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise OperationFailed(
-                f"another {integration} run for business {business!r} is in progress",
-                hint="wait for it to finish; `opus1-int runs` shows it",
-            ) from None
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not wait or (stop is not None and stop.is_set()):
+                    raise Locked(
+                        f"another {integration} run for business {business!r} is in progress",
+                        hint="wait for it to finish; `opus1-int runs` shows it; `sync --wait` waits for it",
+                    ) from None
+            # Polling, not a blocking flock: a waiting worker thread must notice ``stop``.
+            if stop is not None:
+                stop.wait(_WAIT_POLL)
+            else:
+                time.sleep(_WAIT_POLL)
         yield
     finally:
         os.close(fd)
@@ -109,14 +133,27 @@ def _lock_is_free(business: str, integration: str) -> bool:
 
 
 @contextmanager
-def running(db: sqlite_utils.Database, business: str, integration: str, dry_run: bool) -> Iterator[Run]:
+def running(
+    db: sqlite_utils.Database,
+    business: str,
+    integration: str,
+    dry_run: bool,
+    *,
+    wait: bool = False,
+    stop: threading.Event | None = None,
+    check: Callable[[], None] | None = None,
+) -> Iterator[Run]:
     """Open a run under the business lock; it ends ``ok``, ``failed`` or ``interrupted`` however the block exits.
 
     The block sets ``run.counts`` before returning; runs left ``running`` by a killed process are marked
-    ``interrupted`` first.
+    ``interrupted`` first. ``check`` is called once the lock is held and before the run is opened: it raises to
+    skip the run (a scheduled sync re-checks that the business is still due). ``wait`` and ``stop`` are
+    ``business_lock``'s.
     """
-    with business_lock(business, integration):
+    with business_lock(business, integration, wait=wait, stop=stop):
         mark_interrupted(db, business, integration)
+        if check is not None:
+            check()
         table = db["runs"]
         table.insert(
             {
@@ -152,24 +189,43 @@ def mark_interrupted(db: sqlite_utils.Database, business: str, integration: str)
     db.conn.commit()
 
 
+def mark_stopped(db: sqlite_utils.Database, pid: int) -> list[int]:
+    """Mark this process's runs still ``running`` as ``interrupted`` (a hard stop, before the process exits
+    without waiting for them); returns their ids."""
+    ids = [r[0] for r in db.execute("select id from runs where status = ? and pid = ?", [RUNNING, pid]).fetchall()]
+    if ids:
+        db.execute(
+            "update runs set status = ?, finished_at = coalesce(finished_at, ?), error = coalesce(error, ?) "
+            "where status = ? and pid = ?",
+            [INTERRUPTED, now(), "interrupted", RUNNING, pid],
+        )
+        db.conn.commit()
+    return ids
+
+
 def list_runs(
     db: sqlite_utils.Database,
     *,
     business: str | None = None,
     integration: str | None = None,
     status: str | None = None,
+    since: str | None = None,
     limit: int = 20,
 ) -> list[dict]:
-    """The most recent runs, newest first; a ``running`` run whose process is gone shows as ``interrupted``."""
+    """The most recent runs, newest first; a ``running`` run whose process is gone shows as ``interrupted``.
+
+    ``since`` (ISO 8601 text in UTC, as stored) keeps the runs started at or after it.
+    """
     rows = []
     for row in db["runs"].rows_where(
         " and ".join(
             clause
-            for clause, value in (("business = :business", business), ("integration = :integration", integration))
+            for clause, value in (("business = :business", business), ("integration = :integration", integration),
+                                  ("started_at >= :since", since))
             if value is not None
         )
         or None,
-        {"business": business, "integration": integration},
+        {"business": business, "integration": integration, "since": since},
         order_by="id desc",
     ):
         row = dict(row)

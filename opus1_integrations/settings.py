@@ -20,7 +20,7 @@ _known_secrets: set[str] = set()
 
 def scrub(text: str) -> str:
     """Remove every secret value this process has seen from a text before it is shown or stored."""
-    for secret in _known_secrets:
+    for secret in list(_known_secrets):  # a copy: other threads (`sync --all`) may add secrets meanwhile
         text = text.replace(secret, REDACTED)
     return text
 

@@ -34,7 +34,7 @@ def test_csv_plugin_end_to_end(csv_only, run_main, tmp_path, studio_keys):
     configured = run_main("configure", "csv", "--path", out, "--contacts", STUDIO_EXPORT, "--json")
     assert configured.code == 0, configured.err
     assert configured.json() == {"business": "default", "integration": "csv", "enabled": True,
-                                 "settings": {"path": str(out)}}
+                                 "interval_hours": 24.0, "settings": {"path": str(out)}}
     assert run_main("validate", "csv").code == 0
 
     diagnosed = run_main("diagnose", "csv", "--json")

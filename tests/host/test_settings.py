@@ -162,7 +162,7 @@ def test_configure_json_redacts_the_key(keyed, cli):
     result = cli("configure", "keyed", "--api-key", key, "--list-id", "abcd", "--json")
     assert result.code == 0, result.err
     assert result.json() == {"business": "default", "integration": "keyed", "enabled": True,
-                             "settings": {"api_key": "********", "list_id": "abcd"}}
+                             "interval_hours": 24.0, "settings": {"api_key": "********", "list_id": "abcd"}}
     assert keyed.configured == [{"api_key": key, "list_id": "abcd"}]  # the plugin sees the real key
     again = cli("configure", "keyed", "--batch", "5", "--json")  # merged with the saved settings
     assert again.json()["settings"] == {"api_key": "********", "list_id": "abcd", "batch": 5}
