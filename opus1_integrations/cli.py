@@ -19,7 +19,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__, batch, runlog, schedule, state
+from . import __version__, fleet, runlog, schedule, state
 from . import settings as settings_store
 from .configure_command import ConfigureGroup
 from .contacts.cli import contacts_app
@@ -132,7 +132,7 @@ def make_cli(plugins: Plugins | None = None) -> click.Group:
         jobs: Annotated[
             Optional[int],
             typer.Option("--jobs", min=1, metavar="N", help=f"With --all: how many businesses sync at once "
-                                                            f"(default {batch.DEFAULT_JOBS})."),
+                                                            f"(default {fleet.DEFAULT_JOBS})."),
         ] = None,
         as_json: Json = False,
     ) -> None:
@@ -142,7 +142,7 @@ def make_cli(plugins: Plugins | None = None) -> click.Group:
                 if given is not None:
                     raise UsageError(f"{option} cannot be combined with --all",
                                      hint="--all syncs every business with its saved export; drop one of them")
-            sync_all(integration, force=force, wait=wait, dry_run=dry_run, jobs=jobs or batch.DEFAULT_JOBS,
+            sync_all(integration, force=force, wait=wait, dry_run=dry_run, jobs=jobs or fleet.DEFAULT_JOBS,
                      as_json=as_json)
             return
         if jobs is not None:
@@ -170,13 +170,13 @@ def make_cli(plugins: Plugins | None = None) -> click.Group:
         get_host().schema(integration)  # an unknown (exit 2) or broken (exit 4) integration fails first
         console = people()
         stop = threading.Event()
-        with batch.stopping_on_signals(stop):
+        with fleet.stopping_on_signals(stop):
             try:
-                outcomes = batch.sync_all(plugins, integration, force=force, wait=wait, dry_run=dry_run, jobs=jobs,
+                outcomes = fleet.sync_all(plugins, integration, force=force, wait=wait, dry_run=dry_run, jobs=jobs,
                                           stop=stop, on_outcome=lambda o: console.print(_outcome_line(o)),
                                           log=lambda line: console.print(escape(line)))
             except KeyboardInterrupt:
-                batch.hard_stop(lambda line: console.print(escape(line)))
+                fleet.hard_stop(lambda line: console.print(escape(line)))
         if as_json:
             emit_json([o.as_dict() for o in outcomes])
         elif outcomes:
@@ -185,7 +185,7 @@ def make_cli(plugins: Plugins | None = None) -> click.Group:
         console.print(", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(tally.items()))
                       if outcomes else f"no enabled business has {integration} configured "
                                        f"(`opus1-int configure {integration} --business ID`)")
-        code = batch.EXIT_INTERRUPTED if stop.is_set() else batch.exit_code(outcomes)
+        code = fleet.EXIT_INTERRUPTED if stop.is_set() else fleet.exit_code(outcomes)
         if code:
             raise typer.Exit(code)
 
@@ -196,7 +196,7 @@ def make_cli(plugins: Plugins | None = None) -> click.Group:
     def schedule_run_command(
         jobs: Annotated[
             int, typer.Option("--jobs", min=1, metavar="N", help="How many businesses sync at once.")
-        ] = batch.DEFAULT_JOBS,
+        ] = fleet.DEFAULT_JOBS,
         max_sleep: Annotated[
             float, typer.Option("--max-sleep", min=0.01, metavar="SECONDS",
                                 help="Look for newly due businesses at least this often.")
@@ -215,12 +215,12 @@ def make_cli(plugins: Plugins | None = None) -> click.Group:
 
         log(f"schedule: started (pid {os.getpid()}, {jobs} at a time); SIGTERM or Ctrl-C stops it after the "
             "running syncs finish")
-        with batch.stopping_on_signals(stop, on_first=wake.set):
+        with fleet.stopping_on_signals(stop, on_first=wake.set):
             try:
-                batch.run_schedule(plugins, jobs=jobs, max_sleep=max_sleep, retry_after=retry_after, stop=stop,
+                fleet.run_schedule(plugins, jobs=jobs, max_sleep=max_sleep, retry_after=retry_after, stop=stop,
                                    wake=wake, log=log, on_outcome=lambda o: log(_outcome_log(o)))
             except KeyboardInterrupt:
-                batch.hard_stop(log)
+                fleet.hard_stop(log)
         log("schedule: stopped")
 
     @schedule_app.command("show")
@@ -460,18 +460,18 @@ def _counts_text(counts: dict) -> str:
     return ", ".join(f"{k} {v}" for k, v in counts.items() if isinstance(v, int) and not isinstance(v, bool))
 
 
-_OUTCOME_MARK = {batch.OK: "[green]✓[/]", batch.FAILED: "[red]✗[/]", batch.INTERRUPTED: "[yellow]![/]"}
+_OUTCOME_MARK = {fleet.OK: "[green]✓[/]", fleet.FAILED: "[red]✗[/]", fleet.INTERRUPTED: "[yellow]![/]"}
 
 
-def _outcome_line(o: batch.Outcome) -> str:
+def _outcome_line(o: fleet.Outcome) -> str:
     """One business's outcome of ``sync --all``, for people (rich markup)."""
     mark = _OUTCOME_MARK.get(o.outcome, "[dim]·[/]")
     name = f"[bold]{escape(o.business)}[/]"
-    if o.outcome == batch.OK:
+    if o.outcome == fleet.OK:
         return f"{mark} {name}: synced (run {o.run_id}): {escape(_counts_text(o.counts))}"
-    if o.outcome == batch.SKIPPED_NOT_DUE:
+    if o.outcome == fleet.SKIPPED_NOT_DUE:
         return f"{mark} {name}: not due until {o.due_at}"
-    if o.outcome == batch.SKIPPED_LOCKED:
+    if o.outcome == fleet.SKIPPED_LOCKED:
         return f"{mark} {name}: skipped, in progress elsewhere"
     run = f" (run {o.run_id})" if o.run_id else ""
     line = f"{mark} {name}: {o.outcome}{run}: {escape(o.error or '')}"
@@ -480,20 +480,20 @@ def _outcome_line(o: batch.Outcome) -> str:
     return line
 
 
-def _outcome_log(o: batch.Outcome) -> str:
+def _outcome_log(o: fleet.Outcome) -> str:
     """One business's outcome as a plain log line of ``schedule run``."""
     run = f" run {o.run_id}" if o.run_id else ""
     text = f"{o.integration} {o.business}: {o.outcome}{run}"
-    if o.counts and o.outcome == batch.OK:
+    if o.counts and o.outcome == fleet.OK:
         text += f" ({_counts_text(o.counts)})"
     if o.error:
         text += f": {o.error}"
-    if o.due_at and o.outcome in (batch.OK, batch.SKIPPED_NOT_DUE):
+    if o.due_at and o.outcome in (fleet.OK, fleet.SKIPPED_NOT_DUE):
         text += f"; next due {o.due_at}"
     return text
 
 
-def _outcome_table(outcomes: list[batch.Outcome]) -> Table:
+def _outcome_table(outcomes: list[fleet.Outcome]) -> Table:
     table = Table("business", "outcome", "run", "due at", "counts", "error")
     for o in outcomes:
         table.add_row(escape(o.business), o.outcome.replace("_", " "), str(o.run_id or ""), o.due_at or "",

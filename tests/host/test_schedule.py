@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlite_utils
 
-from opus1_integrations import batch, runlog, schedule, state
+from opus1_integrations import fleet, runlog, schedule, state
 from opus1_integrations import settings as settings_store
 from opus1_integrations.errors import OperationFailed, SettingsInvalid
 from opus1_integrations.hookspecs import hookimpl
@@ -332,7 +332,7 @@ def test_wait_rechecks_that_the_business_is_due_once_it_holds_the_lock(syncing, 
     stop = Watched()
     with runlog.business_lock("a", "thing"):
         worker = threading.Thread(target=lambda: outcome.update(
-            result=batch.sync_business(plugins, "thing", "a", wait=True, stop=stop)))
+            result=fleet.sync_business(plugins, "thing", "a", wait=True, stop=stop)))
         worker.start()
         assert stop.polling.wait(10), "the sync never waited for the lock"
         db = state.open_db()  # meanwhile the lock's holder finishes its run of the business

@@ -1,4 +1,4 @@
-"""Many businesses at once: the one-shot ``sync INTEGRATION --all`` and the long-running ``schedule run`` loop.
+"""Many businesses at once (the fleet): the one-shot ``sync INTEGRATION --all`` and the long-running ``schedule run`` loop.
 
 Each business is synced in a worker thread of a bounded pool, with its own SQLite connection and its own ``Host``;
 one failing business never stops the others. Every sync runs under the business lock (``runlog.business_lock``)
