@@ -4,10 +4,6 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def opus1_home(tmp_path, monkeypatch):
-    """``OPUS1_INT_HOME`` points into the test's own tmp_path."""
-    home = tmp_path / "opus1-home"
-    monkeypatch.setenv("OPUS1_INT_HOME", str(home))
-    monkeypatch.delenv("OPUS1_INT_LOAD_PLUGINS", raising=False)
-    monkeypatch.delenv("OPUS1_INT_DEBUG", raising=False)
-    return home
+def isolated_home(opus1_home):
+    """``OPUS1_INT_HOME`` points into the test's own tmp_path (``opus1_integrations.testing``)."""
+    return opus1_home

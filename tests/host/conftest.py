@@ -10,14 +10,13 @@ import subprocess
 import sys
 import textwrap
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from opus1_integrations.cli import main
 from opus1_integrations.hookspecs import hookimpl
 from opus1_integrations.plugins import Plugins
+from opus1_integrations.testing import Result
 
 ROOT = Path(__file__).resolve().parents[2]
 STUDIO_EXPORT = ROOT / "examples" / "studio" / "accounts.jsonl"
@@ -46,18 +45,6 @@ ACCOUNTS = [
     },
 ]
 CONTACT_KEYS = {"maria.lopez@gmail.com", "sam.okafor@outlook.com"}
-
-
-@dataclass
-class Result:
-    """What one CLI invocation did: its exit code, stdout and stderr."""
-
-    code: int
-    out: str
-    err: str
-
-    def json(self):
-        return json.loads(self.out)
 
 
 @pytest.fixture
@@ -91,26 +78,9 @@ def add_plugin(plugins):
 
 
 @pytest.fixture
-def run_main(capsys):
-    """Run ``main(argv)`` in-process: with ``plugins`` given, those; else the installed entry points."""
-    sigterm = signal.getsignal(signal.SIGTERM)
-
-    def run(*args, plugins: Plugins | None = None) -> Result:
-        capsys.readouterr()
-        code = main([str(a) for a in args], plugins=plugins)
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    try:
-        yield run
-    finally:
-        signal.signal(signal.SIGTERM, sigterm)
-
-
-@pytest.fixture
-def cli(run_main, plugins):
+def cli(run_cli, plugins):
     """Run the CLI in-process with the test's throwaway plugins."""
-    return lambda *args: run_main(*args, plugins=plugins)
+    return lambda *args: run_cli(*args, plugins=plugins)
 
 
 def process_env(pythonpath: list[Path] = (), **extra: str | None) -> dict[str, str]:

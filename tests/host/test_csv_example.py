@@ -27,61 +27,61 @@ def read(path) -> dict[str, dict]:
         return {row["email"].lower(): row for row in csv.DictReader(f)}
 
 
-def test_csv_plugin_end_to_end(csv_only, run_main, tmp_path, studio_keys):
+def test_csv_plugin_end_to_end(csv_only, run_cli, tmp_path, studio_keys):
     out = tmp_path / "export" / "contacts.csv"
     out.parent.mkdir()
 
-    configured = run_main("configure", "csv", "--path", out, "--contacts", STUDIO_EXPORT, "--json")
+    configured = run_cli("configure", "csv", "--path", out, "--contacts", STUDIO_EXPORT, "--json")
     assert configured.code == 0, configured.err
     assert configured.json() == {"business": "default", "integration": "csv", "enabled": True,
                                  "interval_hours": 24.0, "settings": {"path": str(out)}}
-    assert run_main("validate", "csv").code == 0
+    assert run_cli("validate", "csv").code == 0
 
-    diagnosed = run_main("diagnose", "csv", "--json")
+    diagnosed = run_cli("diagnose", "csv", "--json")
     assert {f["code"] for f in diagnosed.json()["findings"]} >= {"no_file", "never_synced"}
 
-    dry = run_main("sync", "csv", "--dry-run", "--json")
+    dry = run_cli("sync", "csv", "--dry-run", "--json")
     assert dry.code == 0, dry.err
     assert dry.json()["created"] == len(studio_keys)
     assert not out.exists()
 
-    synced = run_main("sync", "csv", "--json")
+    synced = run_cli("sync", "csv", "--json")
     assert synced.code == 0, synced.err
     summary = synced.json()
     assert (summary["status"], summary["created"], summary["updated"]) == ("ok", len(studio_keys), 0)
     rows = read(out)
     assert set(rows) == studio_keys
 
-    again = run_main("sync", "csv", "--json").json()
+    again = run_cli("sync", "csv", "--json").json()
     assert (again["created"], again["unchanged"]) == (0, len(studio_keys))
 
-    runs = run_main("runs", "--json").json()
+    runs = run_cli("runs", "--json").json()
     assert [(r["status"], r["dry_run"]) for r in runs] == [("ok", False), ("ok", False), ("ok", True)]
 
     key = sorted(studio_keys)[0]
-    checked = run_main("check", "csv", key, "--json")
+    checked = run_cli("check", "csv", key, "--json")
     assert checked.code == 0, checked.err
     facts = checked.json()["contacts"][key]
     assert facts["live"]["email"].lower() == key
     assert facts["last_run"]["outcome"] == "unchanged"
     assert checked.json()["people"]
 
-    verified = run_main("verify", "csv", "--sample", "5", "--seed", "1", "--json")
+    verified = run_cli("verify", "csv", "--sample", "5", "--seed", "1", "--json")
     assert verified.code == 0, verified.err
     assert (verified.json()["checked"], verified.json()["differ"]) == (min(5, len(studio_keys)), 0)
 
-    diagnosed = run_main("diagnose", "csv", "--json")
+    diagnosed = run_cli("diagnose", "csv", "--json")
     assert diagnosed.code == 0, diagnosed.err
     assert diagnosed.json()["errors"] == 0
 
     out.unlink()
-    missing = run_main("verify", "csv", "--json")
+    missing = run_cli("verify", "csv", "--json")
     assert missing.code == 1
     assert {tuple(r["problems"]) for r in missing.json()["results"]} == {("missing from the file",)}
 
 
-def test_csv_plugin_refuses_a_folder_that_does_not_exist(csv_only, run_main, tmp_path):
-    result = run_main("configure", "csv", "--path", tmp_path / "nowhere" / "contacts.csv")
+def test_csv_plugin_refuses_a_folder_that_does_not_exist(csv_only, run_cli, tmp_path):
+    result = run_cli("configure", "csv", "--path", tmp_path / "nowhere" / "contacts.csv")
     assert result.code == 3
     assert f"Error: cannot write to folder {tmp_path / 'nowhere'}" in result.err
     assert "Hint: create it, or choose another --path" in result.err

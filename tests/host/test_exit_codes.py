@@ -42,8 +42,8 @@ def last_run(name="thing") -> dict:
 # -- 0 ----------------------------------------------------------------------------------------
 
 
-def test_version_exits_0(run_main):
-    result = run_main("--version")
+def test_version_exits_0(run_cli):
+    result = run_cli("--version")
     assert (result.code, result.out) == (0, f"opus1-int {__version__}\n")
 
 

@@ -28,8 +28,8 @@ def installed() -> set[str]:
     return {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def test_plugins_json_lists_exactly_the_installed_plugins(run_main):
-    result = run_main("plugins", "--json")
+def test_plugins_json_lists_exactly_the_installed_plugins(run_cli):
+    result = run_cli("plugins", "--json")
     assert result.code == 0
     rows = result.json()
     assert {row["name"] for row in rows} == installed()
@@ -41,21 +41,21 @@ def test_plugins_json_lists_exactly_the_installed_plugins(run_main):
     assert {"settings_schema", "configure", "sync", "validate", "diagnose", "lookup", "verify"} <= set(csv["hooks"])
 
 
-def test_empty_selection_loads_no_plugin(run_main, monkeypatch):
+def test_empty_selection_loads_no_plugin(run_cli, monkeypatch):
     monkeypatch.setenv("OPUS1_INT_LOAD_PLUGINS", "")
-    result = run_main("plugins", "--json")
+    result = run_cli("plugins", "--json")
     assert result.code == 0
     assert result.json() == []
 
 
-def test_selection_loads_only_the_listed_plugins(run_main, monkeypatch):
+def test_selection_loads_only_the_listed_plugins(run_cli, monkeypatch):
     monkeypatch.setenv("OPUS1_INT_LOAD_PLUGINS", " csv , not-installed ")
-    assert [row["name"] for row in run_main("plugins", "--json").json()] == ["csv"]
+    assert [row["name"] for row in run_cli("plugins", "--json").json()] == ["csv"]
 
 
-def test_an_unselected_plugin_is_an_unknown_integration(run_main, monkeypatch):
+def test_an_unselected_plugin_is_an_unknown_integration(run_cli, monkeypatch):
     monkeypatch.setenv("OPUS1_INT_LOAD_PLUGINS", "")
-    result = run_main("sync", "csv")
+    result = run_cli("sync", "csv")
     assert result.code == 2
     assert "Error: unknown integration 'csv'" in result.err
     assert "Hint: installed integrations: none" in result.err
@@ -87,25 +87,25 @@ def test_plugin_whose_import_raises_is_listed_and_exits_4_while_csv_keeps_workin
     assert working.json()["settings"] == {"path": str(out)}
 
 
-def test_configure_of_a_broken_plugin_exits_4(tmp_path, run_main, monkeypatch):
+def test_configure_of_a_broken_plugin_exits_4(tmp_path, run_cli, monkeypatch):
     dist = make_distribution(tmp_path / "site", "opus1-broken2", {"broken2": "opus1_broken2_plugin"},
                              {"opus1_broken2_plugin": BROKEN_MODULE})
     monkeypatch.syspath_prepend(str(dist))
     monkeypatch.setenv("OPUS1_INT_LOAD_PLUGINS", "broken2,csv")
-    result = run_main("configure", "broken2")
+    result = run_cli("configure", "broken2")
     assert result.code == 4
     assert "Error: the 'broken2' plugin is broken" in result.err
-    diagnosed = run_main("diagnose", "--json")
+    diagnosed = run_cli("diagnose", "--json")
     assert diagnosed.code == 1
     assert [(f["integration"], f["code"]) for f in diagnosed.json()["findings"]] == [("broken2", "plugin_broken")]
 
 
-def test_duplicate_entry_point_name_is_reported_and_one_plugin_serves(tmp_path, run_main, monkeypatch):
+def test_duplicate_entry_point_name_is_reported_and_one_plugin_serves(tmp_path, run_cli, monkeypatch):
     dist = make_distribution(tmp_path / "site", "opus1-csv-copy", {"csv": "opus1_csv_copy_plugin"},
                              {"opus1_csv_copy_plugin": COPY_MODULE})
     monkeypatch.syspath_prepend(str(dist))
     monkeypatch.setenv("OPUS1_INT_LOAD_PLUGINS", "csv")
-    rows = run_main("plugins", "--json").json()
+    rows = run_cli("plugins", "--json").json()
     assert len(rows) == 2
     working = [row for row in rows if row["error"] is None]
     duplicate = [row for row in rows if row["error"] is not None]
@@ -114,7 +114,7 @@ def test_duplicate_entry_point_name_is_reported_and_one_plugin_serves(tmp_path, 
     assert duplicate[0]["error"].startswith("duplicate integration name 'csv': already provided by ")
     assert {working[0]["distribution"], duplicate[0]["distribution"]} == {"opus1-csv-export", "opus1-csv-copy"}
     assert working[0]["distribution"] in duplicate[0]["error"]
-    assert run_main("configure", "csv", "--help").code == 0
+    assert run_cli("configure", "csv", "--help").code == 0
 
 
 def test_misspelled_hook_is_caught_at_registration(plugins, add_plugin, cli, accounts):

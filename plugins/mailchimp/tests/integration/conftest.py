@@ -4,50 +4,23 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from opus1_integrations.cli import main
-
-
 USER = "studio_owner"
 
 
-@dataclass
-class Result:
-    """What one CLI invocation did."""
-
-    code: int
-    out: str
-    err: str
-
-    def json(self):
-        """Its stdout parsed as JSON."""
-        return json.loads(self.out)
+@pytest.fixture
+def home(opus1_home) -> Path:
+    """The test's OPUS1_INT_HOME."""
+    return opus1_home
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    """A fresh OPUS1_INT_HOME for the test."""
-    path = tmp_path / "home"
-    monkeypatch.setenv("OPUS1_INT_HOME", str(path))
-    monkeypatch.delenv("OPUS1_INT_LOAD_PLUGINS", raising=False)
-    return path
-
-
-@pytest.fixture
-def cli(home, capsys):
-    """Run ``opus1-int`` in-process; returns a Result."""
-
-    def run(*argv: str) -> Result:
-        capsys.readouterr()
-        code = main([str(a) for a in argv])
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return run
+def cli(run_cli):
+    """Run ``opus1-int`` in-process with the installed plugins; returns a Result."""
+    return run_cli
 
 
 def account(n: int, *, email: str | None = ..., status: str = "active", first="Maria", last=None,
