@@ -1,0 +1,375 @@
+"""Benchmark the Mailchimp sync against the naive approach and the latency model's lower bound (issue 6).
+
+    python bench/run.py [--accounts N] [--naive-n M] [--latency-ms 50] [--per-member-ms 0.5]
+                        [--rules-accounts 1000000] [--repeat 3] [--quick]
+
+The sandbox runs in its own process with the latency model; every sync is a real `opus1-int sync mailchimp --json`
+subprocess, timed from outside, with its CPU time and peak RSS from wait4(). Prints one table and writes the figures
+as JSON to bench/results/latest.json. bench/README.md explains the rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "examples"))
+
+from generate_export import generate  # noqa: E402
+
+CONTACTS_PER_ACCOUNT = 0.86  # eligible contacts per generated account (measured: 17,188 from 20,000)
+BATCH = 500  # members per batch-subscribe call
+CONNECTIONS = 10  # Mailchimp's simultaneous connections per key
+PAGE = 1000  # members per page read
+CLI = [str(Path(sys.executable).with_name("opus1-int"))]
+
+
+class SandboxProcess:
+    """`python -m opus1_mailchimp.sandbox` in its own process, with its `/_sandbox` control surface."""
+
+    def __init__(self, latency_ms: float, per_member_ms: float, log: Path):
+        self.log = log.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "opus1_mailchimp.sandbox", "--port", "0",
+             "--latency-ms", str(latency_ms), "--per-member-ms", str(per_member_ms)],
+            stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.info = {}
+        while "control_url" not in self.info:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"the sandbox did not start; see {log}")
+            name, _, value = line.strip().partition(": ")
+            self.info[name] = value
+
+    def control(self, method: str, path: str, body: object = None) -> object:
+        """Call the control surface; returns the parsed answer (None for 204)."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.info["control_url"] + path, data=data, method=method)
+        with urllib.request.urlopen(request, timeout=600) as answer:
+            raw = answer.read()
+        return json.loads(raw) if raw else None
+
+    def requests(self) -> dict:
+        """The API requests logged since the last call, counted (and the log emptied)."""
+        log = self.control("GET", "/requests")["requests"]
+        self.control("DELETE", "/requests")
+        return {"requests": len(log), "writes": sum(r["method"] not in ("GET", "HEAD") for r in log),
+                "errors": sum((r["status"] or 599) >= 400 for r in log)}
+
+    def cpu(self) -> float:
+        """CPU seconds the sandbox process has used so far (user + system)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        """SIGTERM, then wait."""
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+
+# Runs the command as its grandchild and reports its rusage: Linux carries a process's peak RSS across exec, so a
+# child started straight from this (large) process would report this process's peak as its own.
+_LAUNCHER = """import json, os, subprocess, sys, time
+start = time.perf_counter()
+_, status, usage = os.wait4(subprocess.Popen(sys.argv[2:]).pid, 0)
+with open(sys.argv[1], "w") as out:
+    json.dump([time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024], out)
+sys.exit(os.waitstatus_to_exitcode(status))"""
+
+
+def timed_child(args: list[str], env: dict | None = None) -> tuple[float, float, float, str, int]:
+    """Run a command; return (wall seconds, CPU seconds, peak RSS in MB of that process, stdout, exit code)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        usage, out, err = Path(tmp, "usage"), Path(tmp, "out"), Path(tmp, "err")
+        with out.open("w") as stdout, err.open("w") as stderr:
+            code = subprocess.run([sys.executable, "-c", _LAUNCHER, str(usage), *args], stdout=stdout, stderr=stderr,
+                                  env=env).returncode
+        if code:
+            sys.stderr.write(err.read_text())
+        seconds, cpu, peak = json.loads(usage.read_text())
+        return seconds, cpu, peak, out.read_text(), code
+
+
+class Opus1:
+    """`opus1-int` with its own OPUS1_INT_HOME, configured against the sandbox."""
+
+    def __init__(self, home: Path, sandbox: SandboxProcess, contacts: Path):
+        self.sandbox = sandbox
+        self.env = {**os.environ, "OPUS1_INT_HOME": str(home), "OPUS1_INT_LOAD_PLUGINS": "mailchimp"}
+        info = sandbox.info
+        *_, code = timed_child(CLI + ["configure", "mailchimp", "--user-id", info["username"], "--api-key",
+                                      info["api_key"], "--audience-id", info["audience_id"], "--api-url",
+                                      info["base_url"], "--contacts", str(contacts)], self.env)
+        if code:
+            raise RuntimeError(f"configure failed (exit {code})")
+
+    def sync(self, contacts: Path) -> dict:
+        """One `opus1-int sync mailchimp --json`: its summary, wall and CPU seconds, peak RSS, the sandbox's CPU
+        seconds and the requests the sandbox saw."""
+        self.sandbox.requests()
+        before = self.sandbox.cpu()
+        seconds, cpu, peak, out, code = timed_child(
+            CLI + ["sync", "mailchimp", "--contacts", str(contacts), "--json"], self.env)
+        if code:
+            raise RuntimeError(f"sync failed (exit {code}): {out}")
+        return {**json.loads(out), "seconds": seconds, "cpu_s": cpu, "peak_mb": peak,
+                "sandbox_cpu_s": self.sandbox.cpu() - before, "seen": self.sandbox.requests()}
+
+
+def exports(folder: Path, n: int) -> tuple[Path, Path, list, int, int]:
+    """The export (accounts for ~n contacts) and a copy with 1% of its contacts renamed.
+
+    Returns both paths, the contacts (for the naive runs), the number renamed and the number of people.
+    """
+    from opus1_integrations.contacts import load_audience
+
+    base, changed = folder / "export.jsonl", folder / "export-1pct.jsonl"
+    generate(base, math.ceil(n / CONTACTS_PER_ACCOUNT), seed=1)
+    with load_audience(base) as audience:
+        contacts = list(audience.contacts())
+        people = audience.counts["people"]
+    picked = contacts[::100]
+    renamed = {pid for c in picked for pid in c.person_ids}
+    with base.open(encoding="utf-8") as src, changed.open("w", encoding="utf-8") as dst:
+        for line in src:
+            account = json.loads(line)
+            for person in [account["account_manager"], *account["students"]]:
+                if person["person_id"] in renamed:
+                    person["last_name"] += "-Novak"
+            dst.write(json.dumps(account, ensure_ascii=False) + "\n")
+    return base, changed, contacts, len(picked), people
+
+
+def naive(sandbox: SandboxProcess, contacts: list, threads: int) -> dict:
+    """One `set_list_member` PUT per contact through the official SDK, as Mailchimp's guides show it."""
+    import mailchimp_marketing
+
+    info, local = sandbox.info, threading.local()
+
+    def put(contact) -> float:
+        if not hasattr(local, "client"):
+            local.client = mailchimp_marketing.Client()
+            local.client.set_config({"api_key": info["api_key"], "server": "us1"})
+            local.client.api_client.host = info["base_url"]
+        fields = {"FNAME": contact.first_name, "LNAME": contact.last_name}
+        if contact.phone:
+            fields["PHONE"] = contact.phone
+        local.client.lists.set_list_member(
+            info["audience_id"], hashlib.md5(contact.key.encode()).hexdigest(),
+            {"email_address": contact.email, "status_if_new": "subscribed", "merge_fields": fields, "tags": ["opus1"]})
+        return time.perf_counter()
+
+    sandbox.control("POST", "/reset")
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        done = sorted(pool.map(put, contacts))
+    seconds = done[-1] - start
+    half = len(done) // 2
+    first, second = done[half - 1] - start, done[-1] - done[half - 1]  # time for each half of the members
+    return {"members": len(contacts), "threads": threads, "seconds": seconds, **sandbox.requests(),
+            "ms_per_member": 1000 * seconds / len(contacts), "halves_ratio": second / first}
+
+
+def lower_bound(n: int, latency_ms: float, per_member_ms: float) -> dict:
+    """The latency model's floor for a full sync: one read of the empty audience, then the batch subscribes
+    (500 members a call), 10 at a time, each round as long as latency + its largest call x per-member time."""
+    sizes = [min(BATCH, n - i) for i in range(0, n, BATCH)]
+    rounds = [sizes[i:i + CONNECTIONS] for i in range(0, len(sizes), CONNECTIONS)]
+    ms = latency_ms + sum(latency_ms + max(r) * per_member_ms for r in rounds)
+    return {"calls": len(sizes) + 1, "rounds": len(rounds) + 1, "seconds": ms / 1000}
+
+
+def read_floor(n: int, latency_ms: float) -> float:
+    """The model's floor for reading an audience of n members: pages of 1,000, 10 at a time (first page alone)."""
+    return latency_ms * (1 + math.ceil(max(0, math.ceil(n / PAGE) - 1) / CONNECTIONS)) / 1000
+
+
+def rules_child(path: str) -> None:
+    """In a subprocess of its own: load an export with the rules, iterate its contacts, print the figures."""
+    from opus1_integrations.contacts import load_audience
+
+    start = time.perf_counter()
+    with load_audience(path) as audience:
+        contacts = sum(1 for _ in audience.contacts())
+        accounts = audience.counts["accounts"]
+    print(json.dumps({"accounts": accounts, "contacts": contacts, "seconds": time.perf_counter() - start}))
+
+
+def rules_only(path: Path) -> dict:
+    """The rules and readers alone on an export, in a subprocess: accounts per second and peak RSS."""
+    wall, _, peak, out, code = timed_child([sys.executable, __file__, "--rules-child", str(path)])
+    if code:
+        raise RuntimeError("the rules run failed")
+    figures = json.loads(out)
+    return {**figures, "export_mb": path.stat().st_size / 2**20, "wall": wall, "peak_mb": peak,
+            "accounts_per_second": figures["accounts"] / figures["seconds"]}
+
+
+def measure(args: argparse.Namespace, folder: Path, say) -> dict:
+    """Run every measurement; returns the raw figures."""
+    say(f"generating the export for {args.accounts:,} contacts")
+    base, changed, contacts, renamed, people = exports(folder, args.accounts)
+    n = len(contacts)
+    sandbox = SandboxProcess(args.latency_ms, args.per_member_ms, folder / "sandbox.log")
+    try:
+        say(f"naive: {args.naive_n:,} sequential PUTs")
+        sequential = naive(sandbox, contacts[:args.naive_n], 1)
+        say(f"naive: {4 * args.naive_n:,} PUTs on 10 threads")
+        threaded = naive(sandbox, contacts[:4 * args.naive_n], CONNECTIONS)
+        full, unchanged, one_pct = [], [], []
+        for i in range(args.repeat):
+            say(f"full sync of {n:,} contacts ({i + 1}/{args.repeat})")
+            sandbox.control("POST", "/reset")
+            opus1 = Opus1(folder / f"home{i}", sandbox, base)
+            full.append(opus1.sync(base))
+        for i in range(args.repeat):
+            say(f"no-change re-sync ({i + 1}/{args.repeat})")
+            unchanged.append(opus1.sync(base))
+        for i in range(args.repeat):  # alternate, so each run changes the same 1% again
+            say(f"1% changed ({i + 1}/{args.repeat})")
+            one_pct.append(opus1.sync(changed if i % 2 == 0 else base))
+    finally:
+        sandbox.stop()
+    say("loading the export alone")
+    load = rules_only(base)
+    say(f"rules and readers alone on {args.rules_accounts:,} accounts")
+    generate(folder / "rules.jsonl", args.rules_accounts, seed=2)
+    rules = rules_only(folder / "rules.jsonl")
+    return {"contacts": n, "people": people, "renamed": renamed, "sequential": sequential, "threaded": threaded,
+            "full": full, "unchanged": unchanged, "one_pct": one_pct, "load": load, "rules": rules,
+            "lower_bound": lower_bound(n, args.latency_ms, args.per_member_ms),
+            "read_floor": read_floor(n, args.latency_ms)}
+
+
+def summarise(m: dict, args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
+    """The table rows and the targets with PASS/MISS."""
+    n, lb, rules = m["contacts"], m["lower_bound"], m["rules"]
+    full_s = median(m["full"], "seconds")
+    rows = []
+
+    def sync_row(name: str, runs: list[dict], note: str) -> None:
+        rows.append({"measure": name, "size": f"{n:,}", "wall_s": median(runs, "seconds"),
+                     "cpu": f"{median(runs, 'cpu_s'):.1f} / {median(runs, 'sandbox_cpu_s'):.1f}",
+                     "requests": max(r["requests"] for r in runs), "writes": max(r["writes"] for r in runs),
+                     "peak_mb": median(runs, "peak_mb"), "ratio": None, "note": note})
+
+    f0, load = m["full"][0], m["load"]
+    sync_row("1 full sync", m["full"], f"empty audience; export of {m['people']:,} people, loading it alone takes "
+                                       f"{load['seconds']:.1f} s; created {f0['created']:,}, failed {f0['failed']}; "
+                                       f"the sandbox saw {f0['seen']['requests']} requests")
+    for key, name in (("sequential", "2a naive, sequential"), ("threaded", "2b naive, 10 threads")):
+        r = m[key]
+        linear = 0.8 < r["halves_ratio"] < 1.25  # the second half of the PUTs took as long as the first
+        r["extrapolated_s"] = r["ms_per_member"] * n / 1000 if linear else None
+        rows.append({"measure": name, "size": f"{r['members']:,}", "wall_s": r["seconds"], "cpu": None,
+                     "requests": r["requests"],
+                     "writes": r["writes"], "peak_mb": None,
+                     "ratio": r["extrapolated_s"] / full_s if linear else None,
+                     "note": (f"{r['ms_per_member']:.1f} ms per member; linear (halves {r['halves_ratio']:.2f}), "
+                              f"so at {n:,}: {r['extrapolated_s']:,.0f} s; ratio = that / ours" if linear else
+                              f"not linear (halves {r['halves_ratio']:.2f}): not extrapolated")})
+    u0, p0 = m["unchanged"][0], m["one_pct"][0]
+    sync_row("3 no-change re-sync", m["unchanged"], f"unchanged {u0['unchanged']:,}; the model's read floor "
+                                                   f"{m['read_floor']:.2f} s")
+    sync_row("4 1% changed", m["one_pct"], f"{m['renamed']:,} contacts renamed: updated {p0['updated']:,}, "
+                                           f"failed {p0['failed']}")
+    rows.append({"measure": "5 lower bound", "size": f"{n:,}", "wall_s": lb["seconds"], "cpu": None,
+                 "requests": lb["calls"],
+                 "writes": lb["calls"] - 1, "peak_mb": None, "ratio": full_s / lb["seconds"],
+                 "note": f"{lb['rounds']} rounds of <= 10 calls at {args.latency_ms:g} ms + "
+                         f"{args.per_member_ms:g} ms per member; ratio = ours / bound"})
+    rows.append({"measure": "6 rules + readers", "size": f"{rules['accounts']:,} accounts", "wall_s": rules["wall"],
+                 "cpu": None,
+                 "requests": None, "writes": None, "peak_mb": rules["peak_mb"], "ratio": None,
+                 "note": f"{rules['accounts_per_second']:,.0f} accounts/s ({rules['export_mb']:.0f} MB export -> "
+                         f"{rules['contacts']:,} contacts in {rules['seconds']:.1f} s)"})
+    seq = m["sequential"]["extrapolated_s"]
+    unchanged_s, unchanged_w = median(m["unchanged"], "seconds"), max(r["writes"] for r in m["unchanged"])
+    targets = [
+        {"target": "full sync within 1.5x of the lower bound", "figure": f"{full_s / lb['seconds']:.2f}x",
+         "pass": full_s <= 1.5 * lb["seconds"]},
+        {"target": ">= 50x faster than the sequential naive approach",
+         "figure": f"{seq / full_s:.0f}x" if seq else "not extrapolated", "pass": bool(seq) and seq >= 50 * full_s},
+        {"target": "no-change re-sync: 0 writes and < 5 s", "figure": f"{unchanged_w} writes, {unchanged_s:.1f} s",
+         "pass": unchanged_w == 0 and unchanged_s < 5},
+        {"target": "peak memory < 300 MB on the 1,000,000-account export",
+         "figure": f"{rules['peak_mb']:.0f} MB at {rules['accounts']:,}", "pass": rules["peak_mb"] < 300},
+    ]
+    return rows, targets
+
+
+def median(runs: list[dict], key: str) -> float:
+    """The median of one figure over repeated runs."""
+    return statistics.median(r[key] for r in runs)
+
+
+def show(rows: list[dict], targets: list[dict], args: argparse.Namespace) -> None:
+    """Print the figures and the targets as one rich table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    def fmt(value, spec: str) -> str:
+        return "" if value is None else format(value, spec)
+
+    table = Table("measure", "size", "wall s", "CPU s sync / sandbox", "requests", "writes", "peak MB", "ratio",
+                  "note",
+                  title=f"Mailchimp sync: {args.latency_ms:g} ms per request + {args.per_member_ms:g} ms per batch "
+                        f"member; syncs: median of {args.repeat}")
+    for r in rows:
+        table.add_row(r["measure"], r["size"], fmt(r["wall_s"], ",.1f"), r["cpu"] or "", fmt(r["requests"], ","),
+                      fmt(r["writes"], ","), fmt(r["peak_mb"], ".0f"), fmt(r["ratio"], ",.2f"), r["note"])
+    table.add_section()
+    for t in targets:
+        verdict = "[green]PASS[/]" if t["pass"] else "[red]MISS[/]"
+        table.add_row(verdict, "", "", "", "", "", "", t["figure"], t["target"])
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=100_000, help="account managers (contacts) to sync")
+    parser.add_argument("--naive-n", type=int, default=500, help="sequential naive PUTs (10 threads: 4x as many)")
+    parser.add_argument("--latency-ms", type=float, default=50.0, help="latency of every request")
+    parser.add_argument("--per-member-ms", type=float, default=0.5, help="extra per batch member")
+    parser.add_argument("--rules-accounts", type=int, default=1_000_000, help="accounts of the rules-only export")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each sync (medians are quoted)")
+    parser.add_argument("--quick", action="store_true", help="small sizes, one run each: a smoke test")
+    parser.add_argument("--rules-child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.rules_child:
+        return rules_child(args.rules_child)
+    if args.quick:
+        args.accounts, args.naive_n, args.rules_accounts, args.repeat = 5_000, 100, 50_000, 1
+
+    def say(message: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="opus1-bench-") as tmp:
+        measured = measure(args, Path(tmp), say)
+    rows, targets = summarise(measured, args)
+    show(rows, targets, args)
+    out = HERE / "results" / "latest.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                               "settings": {k: v for k, v in vars(args).items() if k != "rules_child"},
+                               "rows": rows, "targets": targets, "measured": measured}, indent=2))
+    say(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()
