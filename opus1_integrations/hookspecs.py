@@ -72,7 +72,9 @@ def sync(context, settings, audience, run, options):
 
     :param context: the ``Context`` of this business and integration.
     :param settings: the saved settings, secrets resolved.
-    :param audience: the ``opus1_integrations.contacts.Audience`` built by the host's rules.
+    :param audience: the ``opus1_integrations.contacts.Audience`` built by the host's rules, read on first use
+        (a malformed export raises ``ExportRejected`` then: touch it before sending anything); its
+        ``fingerprint`` (the export's SHA-256) is known without reading it.
     :param run: the ``opus1_integrations.runlog.Run`` to record each item's outcome in.
     :param options: ``opus1_integrations.outcomes.SyncOptions`` (dry run, plan file, force).
     :return: a dict of counts for the run summary (created, updated, unchanged, failed, ...).

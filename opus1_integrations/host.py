@@ -14,7 +14,7 @@ import sqlite_utils
 from . import runlog, schedule, state
 from . import settings as settings_store
 from .context import Context
-from .contacts import load_audience
+from .contacts import LazyAudience, load_audience
 from .errors import ExportRejected, Opus1Error, OperationFailed, PluginBroken, SettingsInvalid
 from .outcomes import Check, Finding, SyncOptions
 from .plugins import Plugins
@@ -169,10 +169,14 @@ class Host:
             resolved = settings_store.resolve_secrets(schema, stored.settings)
             settings_store.check_settings(schema, resolved)
             path = self.contacts_path(name, business, contacts)
-            with load_audience(path) as audience:
+            with LazyAudience(path) as audience:
+                if audience.fingerprint != runlog.last_export_fingerprint(self.db, business, name):
+                    audience.load()  # a new export is checked whole before the plugin is called
                 run.counts = self.call(
                     name, "sync", context=context, settings=resolved, audience=audience, run=run, options=options
                 ) or {}
+                if not options.dry_run:
+                    run.export_fingerprint = audience.fingerprint
         return SyncResult(business, name, run.id, runlog.OK, options.dry_run, run.counts)
 
     def diagnose(self, name: str, business: str, *, now: datetime | None = None) -> list[Finding]:
@@ -268,7 +272,7 @@ class Host:
         }
 
     def verify(self, name: str, business: str, sample: int, *, contacts: str | Path | None, seed: int | None) -> list[dict]:
-        """Compare a random sample of the contacts the last successful run synced with their live records."""
+        """Compare a random sample of the contacts the last successful runs synced with their live records."""
         _, resolved = self.saved_settings(name, business)
         ok_runs = [
             r for r in runlog.list_runs(self.db, business=business, integration=name, status=runlog.OK, limit=50)
@@ -279,9 +283,12 @@ class Host:
                 f"nothing to verify: {name} has no successful sync for business {business!r}",
                 hint=f"run `opus1-int sync {name} --business {business}` first",
             )
-        synced = [
-            i["key"] for i in runlog.items(self.db, ok_runs[0]["id"]) if i["outcome"] in ("created", "updated", "unchanged")
-        ]
+        synced: list[str] = []
+        for ok_run in ok_runs:  # the latest run that recorded items (a run with nothing to do records none)
+            synced = [i["key"] for i in runlog.items(self.db, ok_run["id"])
+                      if i["outcome"] in ("created", "updated", "unchanged")]
+            if synced:
+                break
         chosen = random.Random(seed).sample(synced, min(sample, len(synced)))
         path = self.contacts_path(name, business, contacts)
         with load_audience(path) as audience:

@@ -33,6 +33,7 @@ class Run:
         self.dry_run = dry_run
         self._pending: list[dict] = []
         self.counts: dict = {}
+        self.export_fingerprint: str | None = None
 
     def record(
         self,
@@ -68,6 +69,7 @@ class Run:
                 "finished_at": now(),
                 "counts": json.dumps(counts or {}),
                 "error": scrub(error) if error else error,
+                "export_fingerprint": self.export_fingerprint if status == OK else None,
             },
         )
 
@@ -260,3 +262,13 @@ def last_item(db: sqlite_utils.Database, business: str, integration: str, key: s
         return None
     cols = ["run_id", "key", "outcome", "error_code", "message", "hint", "started_at"]
     return dict(zip(cols, rows[0]))
+
+
+def last_export_fingerprint(db: sqlite_utils.Database, business: str, integration: str) -> str | None:
+    """The fingerprint of the export the latest successful (non-dry) run read, if any."""
+    row = db.execute(
+        "select export_fingerprint from runs where business = ? and integration = ? and status = ? and dry_run = 0 "
+        "order by id desc limit 1",
+        [business, integration, OK],
+    ).fetchone()
+    return row[0] if row else None

@@ -103,6 +103,12 @@ def m002_interval_hours(db: sqlite_utils.Database) -> None:
     db["runs"].create_index(["business", "integration", "status", "finished_at"])
 
 
+@migrations()
+def m003_export_fingerprint(db: sqlite_utils.Database) -> None:
+    """The SHA-256 of the export a successful run read: the same file need not be checked again before the next."""
+    db["runs"].add_column("export_fingerprint", str)
+
+
 def apply_migrations(db: sqlite_utils.Database, migration_set: sqlite_utils.Migrations) -> None:
     """Apply a migration set while holding SQLite's write lock, so processes and threads opening the same
     database at once never apply a migration twice (each sees the others' records before it looks)."""

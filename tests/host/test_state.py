@@ -21,10 +21,12 @@ def test_migrations_build_the_schema_from_a_blank_database(tmp_path):
         "business", "integration", "enabled", "settings", "contacts_path", "updated_at", "interval_hours"}
     assert db["integrations"].pks == ["business", "integration"]
     assert set(db["runs"].columns_dict) == {
-        "id", "business", "integration", "started_at", "finished_at", "status", "dry_run", "counts", "error", "pid"}
+        "id", "business", "integration", "started_at", "finished_at", "status", "dry_run", "counts", "error", "pid",
+        "export_fingerprint"}
     assert set(db["run_items"].columns_dict) == {"run_id", "key", "outcome", "error_code", "message", "hint"}
     assert [fk.other_table for fk in db["run_items"].foreign_keys] == ["runs"]
-    assert [m.name for m in state.migrations.applied(db)] == ["m001_integrations_and_runs", "m002_interval_hours"]
+    assert [m.name for m in state.migrations.applied(db)] == [
+        "m001_integrations_and_runs", "m002_interval_hours", "m003_export_fingerprint"]
     assert state.migrations.pending(db) == []
 
 
@@ -34,7 +36,7 @@ def test_reopening_applies_nothing_twice_and_keeps_data(tmp_path):
     db["integrations"].insert({"business": "b", "integration": "i", "enabled": 1, "settings": "{}"})
     again = state.open_db(path)
     assert again["integrations"].count == 1
-    assert again["_sqlite_migrations"].count == 2
+    assert again["_sqlite_migrations"].count == 3
     assert again["integrations"].get(("b", "i"))["interval_hours"] == 24.0
 
 
@@ -81,4 +83,4 @@ def test_plugin_migrations_are_their_own_set_applied_once(opus1_home, add_plugin
     assert "thing_ledger" in db.table_names()
     sets = [(row["migration_set"], row["name"]) for row in db["_sqlite_migrations"].rows]
     assert sets == [("opus1_integrations", "m001_integrations_and_runs"), ("opus1_integrations", "m002_interval_hours"),
-                    ("opus1_thing", "m001_ledger")]
+                    ("opus1_integrations", "m003_export_fingerprint"), ("opus1_thing", "m001_ledger")]

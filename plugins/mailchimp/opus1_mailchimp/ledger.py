@@ -10,6 +10,7 @@ import sqlite_utils
 from opus1_integrations.settings import now
 
 TABLE = "mailchimp_synced"
+LAST_SYNC = "mailchimp_last_sync"
 migrations = sqlite_utils.Migrations("opus1_mailchimp")
 
 
@@ -29,6 +30,25 @@ def m001_synced_members(db: sqlite_utils.Database) -> None:
         },
         pk=("business", "audience_id", "key"),
     )
+
+
+@migrations()
+def m002_last_sync(db: sqlite_utils.Database) -> None:
+    """What the last complete sync of a business and audience started from: export, settings, and when it ended."""
+    db[LAST_SYNC].create(
+        {"business": str, "audience_id": str, "fingerprint": str, "settings": str, "ended_at": str, "counts": str},
+        pk=("business", "audience_id"),
+    )
+
+
+@dataclass(frozen=True)
+class LastSync:
+    """The last sync that finished with every contact in line."""
+
+    fingerprint: str
+    settings: str
+    ended_at: str
+    counts: dict
 
 
 @dataclass(frozen=True)
@@ -61,8 +81,30 @@ class Ledger:
             for r in rows
         }
 
+    def last_sync(self) -> LastSync | None:
+        """The last complete sync, or ``None``."""
+        rows = list(self.db[LAST_SYNC].rows_where("business = ? and audience_id = ?", [self.business, self.audience_id]))
+        if not rows:
+            return None
+        row = rows[0]
+        return LastSync(row["fingerprint"], row["settings"], row["ended_at"], json.loads(row["counts"]))
+
+    def save_last_sync(self, fingerprint: str, settings: str, ended_at: str, counts: dict) -> None:
+        """Remember a sync that finished with every contact in line."""
+        self.db[LAST_SYNC].upsert(
+            {"business": self.business, "audience_id": self.audience_id, "fingerprint": fingerprint,
+             "settings": settings, "ended_at": ended_at, "counts": json.dumps(counts)},
+            pk=("business", "audience_id"),
+        )
+
+    def forget_last_sync(self) -> None:
+        """A run started that may change the audience: the next one must not skip."""
+        self.db[LAST_SYNC].delete_where("business = ? and audience_id = ?", [self.business, self.audience_id])
+
     def remember(self, entries: list[tuple[str, str, tuple[str, ...], frozenset[str]]]) -> None:
         """Record members as synced now: (key, email, person ids, tags this plugin manages on them)."""
+        if not entries:
+            return
         stamp = now()
         with self.db.atomic():
             self.db[TABLE].upsert_all(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections import Counter
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -29,7 +31,14 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
     """Sync the audience's contacts; record every member's outcome in ``run``; return the summary counts."""
     mc = connect(settings)
     audience_id = settings["audience_id"]
+    ledger = Ledger(context.db, context.business, audience_id)
     try:
+        if not (options.dry_run or options.plan_path):
+            quiet = _nothing_changed(mc, ledger, audience, settings)
+            if quiet is not None:
+                run.counts = quiet
+                return quiet
+        audience.counts  # reads and checks the whole export before anything is sent
         with _progress(context) as progress:
             reading = progress.add_task("reading the audience", total=None)
             live = read_members(mc, audience_id, lambda n, total: progress.update(reading, advance=n, total=total))
@@ -40,7 +49,6 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
                 leaver_tag=settings["leaver_tag"],
                 merge_tags=merge_tags(mc, audience_id),
             )
-            ledger = Ledger(context.db, context.business, audience_id)
             synced = ledger.load()
             actions = plan(audience.contacts(), live, synced, policy)
             counts = _planned_counts(actions, audience)
@@ -55,7 +63,8 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
             if stop and not options.force:
                 raise OperationFailed(stop, hint="check that the opus1 export is complete; if the change is intended, "
                                                  "run again with --force")
-            outcomes, failures = _send(mc, settings, actions, ledger, progress)
+            ledger.forget_last_sync()
+            outcomes, failures = _send(mc, settings, actions, ledger, synced, progress)
         for a in actions:
             result = outcomes.get(a.key) or Outcome(_unsent_outcome(a.action), message=a.reason)
             run.record(a.key, result.outcome, error_code=result.error_code, message=result.message or a.reason,
@@ -70,6 +79,8 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
             "requests": mc.requests, "writes": mc.writes,
         }
         run.counts = counts
+        if not failures and not counts["failed"]:
+            ledger.save_last_sync(audience.fingerprint, settings_digest(settings), _this_second(), counts)
         if failures:
             raise OperationFailed(f"{len(failures)} request(s) to Mailchimp failed: {failures[0]}",
                                   hint="the contacts that were not sent are retried by the next run")
@@ -80,7 +91,7 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
         mc.close()
 
 
-def _send(mc, settings, actions: list[Action], ledger: Ledger, progress) -> tuple[dict[str, Outcome], list[str]]:
+def _send(mc, settings, actions: list[Action], ledger: Ledger, synced: dict, progress) -> tuple[dict[str, Outcome], list[str]]:
     """Send creates, then address changes, then every other change; the ledger is updated after each step.
 
     Returns the outcome per member key and the requests that failed for good (their members were not sent).
@@ -89,7 +100,7 @@ def _send(mc, settings, actions: list[Action], ledger: Ledger, progress) -> tupl
     creates = [a for a in actions if a.action == CREATE]
     sending = progress.add_task("adding new members", total=len(creates))
     outcomes = sender.create(creates, lambda n: progress.update(sending, advance=n))
-    _remember(ledger, creates, outcomes)
+    _remember(ledger, creates, outcomes, synced)
     moves = [a for a in actions if a.action == EMAIL_CHANGE]
     outcomes.update(sender.change_emails(moves))
     moved = [a for a in moves if outcomes[a.key].outcome != "failed"]
@@ -98,7 +109,7 @@ def _send(mc, settings, actions: list[Action], ledger: Ledger, progress) -> tupl
     applying = progress.add_task("sending changes", total=None if changes else 0)
     outcomes.update(sender.apply(changes, outcomes))
     progress.update(applying, total=1, completed=1)
-    _remember(ledger, [a for a in actions if a.action in (UPDATE, UNCHANGED, EMAIL_CHANGE)], outcomes)
+    _remember(ledger, [a for a in actions if a.action in (UPDATE, UNCHANGED, EMAIL_CHANGE)], outcomes, synced)
     leavers = [a for a in actions if a.action in (LEAVER_KEEP, LEAVER_TAG, LEAVER_ARCHIVE)
                and (outcomes.get(a.key) is None or outcomes[a.key].outcome != "failed")]
     ledger.mark_left([a.key for a in leavers],
@@ -107,12 +118,49 @@ def _send(mc, settings, actions: list[Action], ledger: Ledger, progress) -> tupl
     return outcomes, sender.failures
 
 
-def _remember(ledger: Ledger, actions: list[Action], outcomes: dict[str, Outcome]) -> None:
-    ledger.remember([
-        (a.key, a.email, a.person_ids, a.managed_tags)
-        for a in actions
-        if a.key not in outcomes or outcomes[a.key].outcome != "failed"
-    ])
+def _remember(ledger: Ledger, actions: list[Action], outcomes: dict[str, Outcome], synced: dict) -> None:
+    """Record the members that were sent or found in line, writing only what differs from the ledger."""
+    entries = []
+    for a in actions:
+        if a.key in outcomes and outcomes[a.key].outcome == "failed":
+            continue
+        before = synced.get(a.key)
+        if before and not before.left and (before.email, before.person_ids, before.managed_tags) == (
+                a.email, a.person_ids, a.managed_tags):
+            continue
+        entries.append((a.key, a.email, a.person_ids, a.managed_tags))
+    ledger.remember(entries)
+
+
+def settings_digest(settings: dict) -> str:
+    """A digest of the settings that shape a sync (the key is left out: it does not change what is sent)."""
+    shaping = {k: v for k, v in settings.items() if k != "api_key"}
+    return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
+
+
+def _this_second() -> str:
+    """Now, to the second, as Mailchimp stamps ``last_changed``: any change from this second on counts, ours included
+    (then the next run is a full one that finds nothing to send, which is only slower)."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _nothing_changed(mc, ledger: Ledger, audience, settings: dict) -> dict | None:
+    """The counts of a run with nothing to do, when the export and settings are those of the last complete sync
+    and no member changed in Mailchimp since it ended; ``None`` when a full sync is needed."""
+    last = ledger.last_sync()
+    if last is None or last.fingerprint != audience.fingerprint or last.settings != settings_digest(settings):
+        return None
+    answer = mc.call(mc.lists.get_list_members_info, settings["audience_id"], since_last_changed=last.ended_at,
+                     count=1, fields=["total_items"])
+    if answer.get("total_items"):
+        return None
+    before = last.counts
+    in_line = sum(before.get(k, 0) for k in ("created", "updated", "unchanged", "email_changed"))
+    return {
+        "created": 0, "updated": 0, "unchanged": in_line, "left_alone": before.get("left_alone", 0),
+        "skipped": before.get("skipped", 0), "failed": 0, "archived": 0, "leavers_tagged": 0, "leavers_kept": 0,
+        "email_changed": 0, "requests": mc.requests, "writes": mc.writes, "nothing_changed": True,
+    }
 
 
 def _unsent_outcome(action: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from conftest import account, child, writes
 
@@ -178,3 +179,31 @@ def test_someone_who_unsubscribed_is_not_added_again_under_a_new_address(cli, co
     assert mailchimp_sandbox.member("new.address@gmail.com") is None
     assert mailchimp_sandbox.member("old.address@gmail.com")["status"] == "unsubscribed"
     assert result.json()["left_alone"] == 2 and result.json()["writes"] == 0
+
+
+def test_when_export_settings_and_audience_are_unchanged_a_run_asks_one_question(cli, connect, export, mailchimp_sandbox):
+    accounts = [account(n) for n in range(1, 11)]
+    connect(export(accounts))
+    assert cli("sync", "mailchimp").code == 0
+    time.sleep(1.01 - time.time() % 1)  # Mailchimp stamps changes to the second: let run 1's writes be in the past
+    first_full = cli("sync", "mailchimp", "--json").json()
+    mailchimp_sandbox.clear_requests()
+    quiet = cli("sync", "mailchimp", "--json")
+    assert quiet.code == 0, quiet.err
+    assert quiet.json()["nothing_changed"] is True and quiet.json()["unchanged"] == 10
+    assert [(r.method, r.query.get("since_last_changed") is not None) for r in mailchimp_sandbox.requests] == [
+        ("GET", True)]
+    assert first_full["writes"] == 0
+
+    mailchimp_sandbox.seed_member("parent3@gmail.com", status="unsubscribed", unsubscribed_by="contact")
+    after_unsubscribe = cli("sync", "mailchimp", "--json").json()
+    assert "nothing_changed" not in after_unsubscribe and after_unsubscribe["left_alone"] == 1
+
+    accounts[0]["account_manager"]["first_name"] = "Renamed"
+    export(accounts)
+    renamed = cli("sync", "mailchimp", "--json").json()
+    assert renamed["updated"] == 1
+
+    assert cli("configure", "mailchimp", "--tags", "opus1", "--tags", "students").code == 0
+    retagged = cli("sync", "mailchimp", "--json").json()
+    assert "nothing_changed" not in retagged and retagged["updated"] == 9
