@@ -69,15 +69,21 @@ class Host:
         """The integration's settings schema (an empty object schema when it declares none)."""
         return self.call(name, "settings_schema") or {"type": "object", "properties": {}}
 
-    def saved_settings(self, name: str, business: str) -> tuple[settings_store.StoredSettings, dict]:
-        """The saved settings and their resolved form, checked against the schema."""
-        schema = self.schema(name)  # an unknown (exit 2) or broken (exit 4) integration fails first
+    def _configured(self, name: str, business: str) -> tuple[dict, settings_store.StoredSettings]:
+        """The integration's schema and the business's saved settings; unknown (exit 2), broken (exit 4) and
+        unconfigured (exit 3) integrations fail here, in that order."""
+        schema = self.schema(name)
         stored = settings_store.load(self.db, business, name)
         if stored is None:
             raise SettingsInvalid(
                 f"{name} is not configured for business {business!r}",
                 hint=f"run `opus1-int configure {name} --business {business}`",
             )
+        return schema, stored
+
+    def saved_settings(self, name: str, business: str) -> tuple[settings_store.StoredSettings, dict]:
+        """The saved settings and their resolved form, checked against the schema."""
+        schema, stored = self._configured(name, business)
         resolved = settings_store.resolve_secrets(schema, stored.settings)
         settings_store.check_settings(schema, resolved)
         return stored, resolved
@@ -152,13 +158,7 @@ class Host:
         environment variable or export included). ``wait``, ``stop`` and ``check`` are ``runlog.running``'s:
         wait for another process's run instead of failing, and skip the run when ``check`` raises.
         """
-        schema = self.schema(name)  # an unknown (exit 2) or broken (exit 4) integration fails first
-        stored = settings_store.load(self.db, business, name)
-        if stored is None:
-            raise SettingsInvalid(
-                f"{name} is not configured for business {business!r}",
-                hint=f"run `opus1-int configure {name} --business {business}`",
-            )
+        schema, stored = self._configured(name, business)
         if not stored.enabled:
             raise SettingsInvalid(
                 f"{name} is disabled for business {business!r}",
