@@ -44,7 +44,7 @@ def decision(row: tuple) -> Decision:
     if is_child and key is None:
         notes.append("not_reached")
     if reason == "eligible":
-        detail = f"{name} is reached at {key}, their own address on a current account."
+        detail = f"{name} is synced, reached at {key}."
     elif reason == "shared_email":
         archived = " Their own accounts are archived, but the address is in use on a current account." if not live else ""
         detail = f"{name} shares {key} with {full_name(contact_first, contact_last, key)}, who names the one contact for it.{archived}"
