@@ -27,9 +27,11 @@ class ConfigureGroup(click.Group):
         self.get_host = get_host
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """The integrations that loaded."""
         return self.get_host(open_db=False).plugins.names()
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        """The ``configure`` command of one integration, built from its settings schema."""
         host = self.get_host(open_db=False)
         if name not in host.plugins.loaded:
             return None

@@ -30,6 +30,7 @@ class Database(sqlite_utils.Database):
 
     @contextmanager
     def atomic(self) -> Iterator["Database"]:
+        """A transaction that takes the write lock when it begins (a savepoint when nested)."""
         if self.conn.in_transaction:  # nested: sqlite-utils' savepoint
             with super().atomic():
                 yield self
