@@ -6,6 +6,7 @@ import csv
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -64,11 +65,17 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
                 raise OperationFailed(stop, hint="check that the opus1 export is complete; if the change is intended, "
                                                  "run again with --force")
             ledger.forget_last_sync()
-            outcomes, failures = _send(mc, settings, actions, ledger, synced, progress)
+            recorded: set[str] = set()
+
+            def record(a: Action, result: Outcome) -> None:
+                run.record(a.key, result.outcome, error_code=result.error_code, message=result.message or a.reason,
+                           hint=result.hint)
+                recorded.add(a.key)
+
+            outcomes, failures = _send(mc, settings, actions, ledger, synced, progress, record)
         for a in actions:
-            result = outcomes.get(a.key) or Outcome(_unsent_outcome(a.action), message=a.reason)
-            run.record(a.key, result.outcome, error_code=result.error_code, message=result.message or a.reason,
-                       hint=result.hint)
+            if a.key not in recorded:
+                record(a, outcomes.get(a.key) or Outcome(_unsent_outcome(a.action), message=a.reason))
         tally = Counter(o.outcome for o in outcomes.values())
         tally.update(_unsent_outcome(a.action) for a in actions if a.key not in outcomes)
         counts = {
@@ -91,16 +98,23 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
         mc.close()
 
 
-def _send(mc, settings, actions: list[Action], ledger: Ledger, synced: dict, progress) -> tuple[dict[str, Outcome], list[str]]:
+def _send(mc, settings, actions: list[Action], ledger: Ledger, synced: dict, progress,
+          record: Callable[[Action, Outcome], None]) -> tuple[dict[str, Outcome], list[str]]:
     """Send creates, then address changes, then every other change; the ledger is updated after each step.
 
-    Returns the outcome per member key and the requests that failed for good (their members were not sent).
+    New members are recorded (``record``) and remembered as each batch-subscribe call returns. Returns the outcome
+    per member key and the requests that failed for good (their members were not sent).
     """
     sender = Sender(mc, settings["audience_id"], settings["initial_status"])
     creates = [a for a in actions if a.action == CREATE]
     sending = progress.add_task("adding new members", total=len(creates))
-    outcomes = sender.create(creates, lambda n: progress.update(sending, advance=n))
-    _remember(ledger, creates, outcomes, synced)
+
+    def settle(chunk: list[Action], outcomes: dict[str, Outcome]) -> None:
+        _remember(ledger, chunk, outcomes, synced)
+        for a in chunk:
+            record(a, outcomes[a.key])
+
+    outcomes = sender.create(creates, lambda n: progress.update(sending, advance=n), settle)
     moves = [a for a in actions if a.action == EMAIL_CHANGE]
     outcomes.update(sender.change_emails(moves))
     moved = [a for a in moves if outcomes[a.key].outcome != "failed"]
