@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from .checks import merge_tags
 from .client import ApiError, Mailchimp
 from .connection import connect
-from .planner import Policy, desired_fields, program_tags
+from .planner import Policy, desired_fields
 from .sender import subscriber_hash
 
 FIELDS = ["email_address", "status", "merge_fields", "tags", "last_changed"]
@@ -43,8 +43,7 @@ def verify_contacts(settings: dict, contacts: list) -> list[dict]:
     """For each contact: is it in the audience, and does a subscribed member carry its names and tags?"""
     mc = connect(settings, interactive=True)
     try:
-        policy = Policy(frozenset(settings["tags"]), settings["program_tags"], settings["leaver_policy"],
-                        settings["leaver_tag"], merge_tags(mc, settings["audience_id"]))
+        policy = Policy.from_settings(settings, merge_tags(mc, settings["audience_id"]))
         with ThreadPoolExecutor(max_workers=mc.max_connections) as pool:
             members = list(pool.map(lambda c: fetch_member(mc, settings["audience_id"], c.key), contacts))
     finally:
@@ -58,8 +57,7 @@ def verify_contacts(settings: dict, contacts: list) -> list[dict]:
             for tag, value in desired_fields(contact, policy).items():
                 if (member["merge_fields"].get(tag) or "") != value:
                     problems.append(f"{tag} is {member['merge_fields'].get(tag)!r}, opus1 has {value!r}")
-            wanted = policy.tags | (program_tags(contact) if policy.program_tags else frozenset())
-            missing = wanted - set(member["tags"])
+            missing = policy.tags_for(contact) - set(member["tags"])
             if missing:
                 problems.append("missing tags: " + ", ".join(sorted(missing)))
         results.append({"key": contact.key, "ok": not problems, "problems": problems,

@@ -40,6 +40,11 @@ class Action:
         }
 
 
+def program_tags(contact) -> frozenset[str]:
+    """Opt-in tags naming the programs and teachers of the children on the contact's accounts."""
+    return frozenset([f"Program: {p}" for p in contact.programs] + [f"Teacher: {t}" for t in contact.teachers])
+
+
 @dataclass(frozen=True)
 class Policy:
     """The settings that shape a plan."""
@@ -50,10 +55,15 @@ class Policy:
     leaver_tag: str
     merge_tags: frozenset[str]
 
+    @classmethod
+    def from_settings(cls, settings: dict, merge_tags: frozenset[str]) -> "Policy":
+        """The policy of the plugin's settings (defaults filled) for an audience with these merge tags."""
+        return cls(frozenset(settings["tags"]), settings["program_tags"], settings["leaver_policy"],
+                   settings["leaver_tag"], merge_tags)
 
-def program_tags(contact) -> frozenset[str]:
-    """Opt-in tags naming the programs and teachers of the children on the contact's accounts."""
-    return frozenset([f"Program: {p}" for p in contact.programs] + [f"Teacher: {t}" for t in contact.teachers])
+    def tags_for(self, contact) -> frozenset[str]:
+        """The tags this plugin puts on the contact's member."""
+        return self.tags | (program_tags(contact) if self.program_tags else frozenset())
 
 
 def desired_fields(contact, policy: Policy) -> dict:
@@ -72,7 +82,7 @@ def plan(contacts: Iterable, live: dict[str, Member], synced: dict[str, Synced],
     moved: set[str] = set()
     for contact in contacts:
         eligible.add(contact.key)
-        tags = policy.tags | (program_tags(contact) if policy.program_tags else frozenset())
+        tags = policy.tags_for(contact)
         fields = desired_fields(contact, policy)
         before = synced.get(contact.key)
         member = live.get(contact.key)

@@ -43,13 +43,7 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
         with _progress(context) as progress:
             reading = progress.add_task("reading the audience", total=None)
             live = read_members(mc, audience_id, lambda n, total: progress.update(reading, advance=n, total=total))
-            policy = Policy(
-                tags=frozenset(settings["tags"]),
-                program_tags=settings["program_tags"],
-                leaver_policy=settings["leaver_policy"],
-                leaver_tag=settings["leaver_tag"],
-                merge_tags=merge_tags(mc, audience_id),
-            )
+            policy = Policy.from_settings(settings, merge_tags(mc, audience_id))
             synced = ledger.load()
             actions = plan(audience.contacts(), live, synced, policy)
             counts = _planned_counts(actions, audience)
