@@ -249,13 +249,7 @@ class Host:
         path = self.contacts_path(name, business, contacts)
         with load_audience(path) as audience:
             decisions = audience.find(query)
-        people_found = []
-        keys = []
-        for decision in decisions:
-            key = decision.contact_key
-            people_found.append({"decision": decision, "contact_key": key})
-            if key and key not in keys:
-                keys.append(key)
+        keys = list(dict.fromkeys(d.contact_key for d in decisions if d.contact_key))
         lookup_keys = keys or ([query.strip().lower()] if "@" in query else [])
         live = (
             self.call(name, "lookup", context=self.context(name, business), settings=resolved, keys=lookup_keys) or {}
@@ -264,7 +258,7 @@ class Host:
         )
         return {
             "query": query,
-            "people": [p["decision"] for p in people_found],
+            "people": decisions,
             "contacts": {
                 key: {"last_run": runlog.last_item(self.db, business, name, key), "live": live.get(key)}
                 for key in lookup_keys
