@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import tempfile
+from itertools import islice
 from pathlib import Path
 
 from opus1_integrations import runlog, state
@@ -23,7 +24,7 @@ def run_demo(contacts: Path, business: str) -> int:
     console = people()
     contacts = contacts.resolve()
     with load_audience(contacts) as audience:
-        sample = list(audience.contacts())[:2]
+        sample = list(islice(audience.contacts(), 2))
         child = next((d for d in audience.decisions() if d.reason == "child"), None)
     saved_env = {k: os.environ.get(k) for k in (state.HOME_ENV, KEY_ENV)}
     with tempfile.TemporaryDirectory(prefix="opus1-demo-") as home, Sandbox(username=USERNAME) as sandbox:
