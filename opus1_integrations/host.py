@@ -169,9 +169,7 @@ class Host:
             resolved = settings_store.resolve_secrets(schema, stored.settings)
             settings_store.check_settings(schema, resolved)
             path = self.contacts_path(name, business, contacts)
-            with LazyAudience(path) as audience:
-                if audience.fingerprint != runlog.last_export_fingerprint(self.db, business, name):
-                    audience.load()  # a new export is checked whole before the plugin is called
+            with LazyAudience(path) as audience:  # read and checked whole on first use, before any contact is seen
                 run.counts = self.call(
                     name, "sync", context=context, settings=resolved, audience=audience, run=run, options=options
                 ) or {}

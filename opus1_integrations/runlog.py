@@ -262,13 +262,3 @@ def last_item(db: sqlite_utils.Database, business: str, integration: str, key: s
         return None
     cols = ["run_id", "key", "outcome", "error_code", "message", "hint", "started_at"]
     return dict(zip(cols, rows[0]))
-
-
-def last_export_fingerprint(db: sqlite_utils.Database, business: str, integration: str) -> str | None:
-    """The fingerprint of the export the latest successful (non-dry) run read, if any."""
-    row = db.execute(
-        "select export_fingerprint from runs where business = ? and integration = ? and status = ? and dry_run = 0 "
-        "order by id desc limit 1",
-        [business, integration, OK],
-    ).fetchone()
-    return row[0] if row else None

@@ -106,7 +106,7 @@ def m002_interval_hours(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m003_export_fingerprint(db: sqlite_utils.Database) -> None:
-    """The SHA-256 of the export a successful run read: the same file need not be checked again before the next."""
+    """The SHA-256 of the export a successful run read (``runs --json`` shows which export each run synced)."""
     db["runs"].add_column("export_fingerprint", str)
 
 

@@ -158,8 +158,8 @@ class Recorder:
 
     @hookimpl
     def sync(self, context, settings, audience, run, options):
+        keys = [contact.key for contact in audience.contacts()]  # the export is read and checked whole here
         self.synced.append(settings)
-        keys = [contact.key for contact in audience.contacts()]
         for key in keys:
             run.record(key, "created")
         return {"created": len(keys)}

@@ -22,7 +22,8 @@ from mailchimp_marketing.api.ping_api import PingApi
 from mailchimp_marketing.api.root_api import RootApi
 from mailchimp_marketing.api_client import ApiClient, ApiClientError
 from requests.adapters import HTTPAdapter
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_exponential_jitter
+from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_after_delay, stop_when_event_set,
+                      wait_exponential_jitter)
 
 from opus1_integrations.errors import OperationFailed, SettingsInvalid
 
@@ -178,19 +179,34 @@ class Mailchimp:
         self.root = RootApi(self.api)
         self._retry_seconds = retry_seconds
         self._retry_attempts = retry_attempts
+        self._closed = threading.Event()
 
     def call(self, fn, *args, **kwargs):
-        """Call an SDK method; retry 429, 5xx and network errors with exponential backoff, bounded in time."""
+        """Call an SDK method; retry 429, 5xx and network errors with exponential backoff, bounded in time and
+        ended by :meth:`close`."""
         retrying = Retrying(
             retry=retry_if_exception(_retryable),
             wait=wait_exponential_jitter(multiplier=0.2, max=20, jitter=0.2),
-            stop=stop_after_attempt(self._retry_attempts) | stop_after_delay(self._retry_seconds),
+            stop=stop_after_attempt(self._retry_attempts) | stop_after_delay(self._retry_seconds)
+            | stop_when_event_set(self._closed),
             reraise=True,
         )
         try:
             return retrying(fn, *args, **kwargs)
         except ApiClientError as exc:
             raise ApiError.from_sdk(exc) from None
+
+    def batch_subscribe(self, list_id: str, body: dict, fields: list[str]) -> dict:
+        """Batch subscribe (``POST /lists/{list_id}``) answering only ``fields``, with retries as :meth:`call`.
+
+        The SDK's ``lists.batch_list_members`` cannot pass ``fields``; without it every answer carries each new
+        member's full record (about 1 KB each), which the client would decode only to read the address.
+        """
+        return self.call(
+            self.api.call_api, "/lists/{list_id}", "POST", path_params={"list_id": list_id},
+            query_params={"fields": ",".join(fields)}, body=body,
+            header_params={"Accept": "application/json", "Content-Type": "application/json"},
+        )
 
     def download(self, url: str) -> bytes:
         """Fetch a batch result archive (pre-signed URL: no credentials are sent with it)."""
@@ -209,7 +225,8 @@ class Mailchimp:
         return self.api.writes
 
     def close(self) -> None:
-        """Release the connections."""
+        """Release the connections; calls still retrying (in other threads) give up after their current attempt."""
+        self._closed.set()
         self.api.close()
 
 

@@ -17,6 +17,8 @@ from .client import ApiError, Mailchimp
 from .planner import CREATE, EMAIL_CHANGE, LEAVER_ARCHIVE, LEAVER_TAG, UPDATE, Action
 
 BATCH_SUBSCRIBE_MAX = 500
+#: All that outcomes are read from; if Mailchimp ignored ``fields`` on a POST, the full answer holds these too.
+SUBSCRIBE_FIELDS = ["new_members.email_address", "errors", "total_created", "error_count"]
 OUTCOME = {CREATE: "created", UPDATE: "updated", EMAIL_CHANGE: "email_changed",
            LEAVER_ARCHIVE: "archived", LEAVER_TAG: "leaver_tagged"}
 
@@ -85,7 +87,7 @@ class Sender:
                 "update_existing": False,
             }
             try:
-                answer = self.mc.call(self.mc.lists.batch_list_members, self.audience_id, body)
+                answer = self.mc.batch_subscribe(self.audience_id, body, SUBSCRIBE_FIELDS)
             except ApiError as exc:
                 return self._chunk_failed(chunk, exc)
             finally:

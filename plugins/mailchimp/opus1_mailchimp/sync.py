@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,11 +40,9 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
             if quiet is not None:
                 run.counts = quiet
                 return quiet
-        audience.counts  # reads and checks the whole export before anything is sent
         with _progress(context) as progress:
-            reading = progress.add_task("reading the audience", total=None)
-            live = read_members(mc, audience_id, lambda n, total: progress.update(reading, advance=n, total=total))
-            policy = Policy.from_settings(settings, merge_tags(mc, audience_id))
+            live, tags = _read_while_loading(mc, audience_id, audience, progress)
+            policy = Policy.from_settings(settings, tags)
             synced = ledger.load()
             actions = plan(audience.contacts(), live, synced, policy)
             counts = _planned_counts(actions, audience)
@@ -90,6 +89,25 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
         raise exc.to_host_error() from None
     finally:
         mc.close()
+
+
+def _read_while_loading(mc, audience_id: str, audience, progress) -> tuple[dict, frozenset[str]]:
+    """The audience's members and merge tags, read from Mailchimp while the export loads (one waits on the network,
+    the other on the CPU). The whole export is read and checked before this returns, so before anything is sent."""
+    reading = progress.add_task("reading the audience", total=None)
+
+    def read() -> tuple[dict, frozenset[str]]:
+        live = read_members(mc, audience_id, lambda n, total: progress.update(reading, advance=n, total=total))
+        return live, merge_tags(mc, audience_id)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        mailchimp_side = pool.submit(read)
+        try:
+            audience.counts  # loads the export; an export that is rejected is reported first
+        except BaseException:
+            mc.close()  # ends the reading's retries, so the error is not held up by a slow or failing network
+            raise
+        return mailchimp_side.result()
 
 
 def _send(mc, settings, actions: list[Action], ledger: Ledger, synced: dict, progress,

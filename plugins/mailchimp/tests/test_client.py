@@ -81,3 +81,16 @@ def test_an_unreachable_host_is_a_network_error_after_bounded_retries(mailchimp_
     assert caught.value.status is None
     assert isinstance(caught.value.to_host_error(), OperationFailed)
     assert mc.requests >= 2
+
+
+def test_batch_subscribe_asks_only_for_the_fields_it_reads(mailchimp_sandbox):
+    mailchimp_sandbox.seed_member("old@posteo.de")
+    mc = Mailchimp(mailchimp_sandbox.api_key, mailchimp_sandbox.base_url)
+    body = {"members": [{"email_address": a, "status": "subscribed"} for a in ("new@posteo.de", "old@posteo.de")]}
+    answer = mc.batch_subscribe(mailchimp_sandbox.audience_id, body, ["new_members.email_address", "errors"])
+    assert answer["new_members"] == [{"email_address": "new@posteo.de"}]
+    assert [e["error_code"] for e in answer["errors"]] == ["ERROR_CONTACT_EXISTS"]
+    assert answer.keys() == {"new_members", "errors"}
+    [request] = mailchimp_sandbox.requests
+    assert (request.method, request.path, request.query) == (
+        "POST", f"/3.0/lists/{mailchimp_sandbox.audience_id}", {"fields": "new_members.email_address,errors"})

@@ -1,6 +1,7 @@
 """The Mailchimp API surface: routes a method and a path below ``/3.0`` to the store and the batches.
 
-Used by the HTTP server (after auth, latency and faults) and by the batch worker for each operation.
+Used by the HTTP server (after faults; it then waits out the modelled latency, see ``Reply.model_seconds``) and
+by the batch worker for each operation.
 ``fields``/``exclude_fields`` (dot notation) are applied to every JSON answer.
 """
 
@@ -25,10 +26,9 @@ MAX_COUNT = 1000
 class Api:
     """Routes API requests; owns the batch runner (whose operations come back through :meth:`dispatch`)."""
 
-    def __init__(self, store: Store, latency: Latency, stopping: threading.Event, seed: int = 0):
+    def __init__(self, store: Store, latency: Latency, seed: int = 0):
         self.store = store
         self.latency = latency
-        self.stopping = stopping
         self.batches = Batches(self.dispatch, latency, store.now, seed)
         self._random = random.Random(seed)
         self._random_lock = threading.Lock()
@@ -69,8 +69,11 @@ class Api:
                 _only(method, "GET, POST")
                 data = _json(body)
                 members = data.get("members") if isinstance(data, dict) else None
-                self.stopping.wait(self.latency.member_seconds(len(members) if isinstance(members, list) else 0))
-                return Reply(200, s.batch_subscribe(list_id, data, skip, _flag(query, "skip_duplicate_check")))
+                answer = s.batch_subscribe(list_id, data, skip, _flag(query, "skip_duplicate_check"),
+                                           new_keys=_member_keys(query, "new_members"),
+                                           updated_keys=_member_keys(query, "updated_members"))
+                return Reply(200, answer, model_seconds=self.latency.member_seconds(
+                    len(members) if isinstance(members, list) else 0))
             case ["lists", list_id, "merge-fields"]:
                 _only(method, "GET")
                 return Reply(200, s.merge_field_info(list_id, *_page(query)))
@@ -148,13 +151,20 @@ def _page(query: dict[str, str]) -> tuple[int, int]:
     return _int(query, "count", 10, MAX_COUNT), _int(query, "offset", 0)
 
 
+def _member_keys(query: dict[str, str], collection: str) -> set[str] | None:
+    """The member keys ``fields`` keeps in ``collection`` (None: all), so only those are built; ``fields`` then
+    trims the answer as for any resource."""
+    if not query.get("fields"):
+        return None
+    wanted = _tree(query["fields"]).get(collection, {})
+    return set(wanted) if isinstance(wanted, dict) else None
+
+
 def _member_filters(query: dict[str, str]) -> dict:
     """The keyword arguments of :meth:`Store.list_members` from the query string."""
     count, offset = _page(query)
     filters: dict = {"count": count, "offset": offset, "vip_only": _flag(query, "vip_only")}
-    wanted = _tree(query.get("fields") or "").get("members")
-    if isinstance(wanted, dict):
-        filters["member_keys"] = set(wanted)
+    filters["member_keys"] = _member_keys(query, "members")
     status = query.get("status")
     if status:
         if status not in ALL_STATUSES:

@@ -63,7 +63,7 @@ class Sandbox:
                            merge_fields=merge_fields, seed=seed)
         self.latency = Latency(latency_ms, per_member_ms)
         self.faults = Faults(seed)
-        self.api = Api(self.store, self.latency, self.stopping, seed)
+        self.api = Api(self.store, self.latency, seed)
         self.state = StateFile(state_file, self.store) if state_file else None
         if self.state:
             self.state.load()

@@ -35,12 +35,14 @@ class Problem(Exception):
 
 @dataclass
 class Reply:
-    """One HTTP answer: status, body (JSON data, raw bytes, or None for none), extra headers and content type."""
+    """One HTTP answer: status, body (JSON data, raw bytes, or None for none), extra headers, content type, and the
+    time the latency model adds for the work done (members of a batch subscribe)."""
 
     status: int
     body: dict | list | bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str | None = JSON
+    model_seconds: float = 0.0
 
     def payload(self) -> bytes:
         """The body as bytes."""

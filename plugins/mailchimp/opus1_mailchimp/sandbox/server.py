@@ -1,7 +1,7 @@
 """HTTP handling: a threading HTTP/1.1 server (keep-alive) in front of the Sandbox.
 
-Per API request: take a connection slot (429 beyond ``max_connections``), wait the latency, apply an injected
-fault, then check the key and answer. The slot is given back before the answer is written, so a client that
+Per API request: take a connection slot (429 beyond ``max_connections``), apply an injected fault, check the key
+and answer, then wait out the rest of the modelled latency. The slot is given back before the answer is written, so a client that
 keeps at most ``max_connections`` requests open never sees a 429. ``/_sandbox/...`` is the control surface:
 no auth, no slot, no latency, not logged.
 """
@@ -122,17 +122,24 @@ class Handler(BaseHTTPRequestHandler):
             self._send(reply)
 
     def _answer(self, sandbox: "Sandbox", path: str, query: dict, body: bytes) -> Reply | None:
-        """The reply, or None when a fault ends the connection without one (while holding the slot)."""
-        if sandbox.stopping.wait(sandbox.latency.request_seconds()):
-            return None
+        """The reply, or None when a fault ends the connection without one (while holding the slot).
+
+        The modelled latency is the whole time Mailchimp takes, its handling included, so the sandbox's own work
+        (answering and encoding) counts within it: the reply waits out only what is left.
+        """
+        started = time.monotonic()
         fault = sandbox.fault(self.command, path)
-        if fault == "timeout":
-            self._hold()
-        if fault in ("timeout", "drop_before"):
-            return None
         if fault and fault != "drop_after":
-            return sandbox.fault_reply(fault)
+            if sandbox.stopping.wait(sandbox.latency.request_seconds()):
+                return None
+            if fault == "timeout":
+                self._hold()
+            return None if fault in ("timeout", "drop_before") else sandbox.fault_reply(fault)
         reply = self._safely(lambda: sandbox.answer(self.command, path, query, self.headers.get("Authorization"), body))
+        reply.body = reply.payload()
+        left = started + sandbox.latency.request_seconds() + reply.model_seconds - time.monotonic()
+        if sandbox.stopping.wait(max(0.0, left)):
+            return None
         return None if fault == "drop_after" else reply
 
     def _safely(self, answer) -> Reply:

@@ -503,9 +503,10 @@ class Store:
             if changed:
                 self._changed(m)
 
-    def batch_subscribe(self, list_id: str, body: object, skip_merge_validation: bool,
-                        skip_duplicate_check: bool) -> dict:
-        """POST /lists/{id}: up to 500 members; 200 with per-member ``errors`` (compliance rules apply per member)."""
+    def batch_subscribe(self, list_id: str, body: object, skip_merge_validation: bool, skip_duplicate_check: bool,
+                        new_keys: set[str] | None = None, updated_keys: set[str] | None = None) -> dict:
+        """POST /lists/{id}: up to 500 members; 200 with per-member ``errors`` (compliance rules apply per member).
+        ``new_keys``/``updated_keys`` limit the keys built per member, as ``member_keys`` does for listings."""
         body = _object(body)
         members = body.get("members")
         if not isinstance(members, list):
@@ -537,8 +538,8 @@ class Store:
                                    "field": "", "field_message": ""})
                 elif outcome:
                     (new if outcome == "new" else updated).append(m)
-            new = [self.render(m) for m in new]
-            updated = [self.render(m) for m in updated]
+            new = list(map(self._renderer(new_keys), new))
+            updated = list(map(self._renderer(updated_keys), updated))
         return {"new_members": new, "updated_members": updated, "errors": errors, "total_created": len(new),
                 "total_updated": len(updated), "error_count": len(errors),
                 "_links": [link("self", f"{self.api_root}/lists/{list_id}", "Lists/BatchPOST-Response.json")]}

@@ -91,3 +91,13 @@ def test_sigterm_stops_a_sync_cleanly_with_exit_130(cli, connect, export, mailch
     assert json.loads(cli("runs", "--json").out)[0]["status"] == "interrupted"
     assert cli("sync", "mailchimp").code == 0
     assert len(mailchimp_sandbox.members()) == 2000
+
+
+def test_a_rejected_export_is_reported_at_once_while_mailchimp_is_unreachable(cli, connect, export, mailchimp_sandbox):
+    path = connect(export([account(i) for i in range(1, 11)])) and export([account(1)])
+    path.write_text(path.read_text() + "{not json\n", encoding="utf-8")
+    mailchimp_sandbox.stop()  # the audience is read while the export loads; its retries (about 25 s) must not wait
+    started = time.monotonic()
+    result = cli("sync", "mailchimp")
+    assert result.code == 5 and "invalid JSON" in result.err
+    assert time.monotonic() - started < 8

@@ -164,7 +164,7 @@ def test_a_rejected_export_sends_nothing(cli, connect, export, mailchimp_sandbox
     result = cli("sync", "mailchimp", "--contacts", bad)
     assert result.code == 5
     assert "Error:" in result.err and "line 2" in result.err
-    assert mailchimp_sandbox.requests == []
+    assert writes(mailchimp_sandbox) == []  # the audience may have been read while the export loaded; nothing more
 
 
 def test_someone_who_unsubscribed_is_not_added_again_under_a_new_address(cli, connect, export, mailchimp_sandbox):

@@ -119,3 +119,16 @@ def test_per_member_latency(mc, aud):
     started = time.monotonic()
     mc.lists.batch_list_members(aud, {"members": [member(f"p{i}@posteo.de") for i in range(10)]})
     assert time.monotonic() - started >= 0.2
+
+
+def test_fields_trim_the_answer_but_not_what_is_stored(sb, mc, aud):
+    sb.seed_member("ana@posteo.de", tags=["Old"])
+    body = {"update_existing": True, "members": [member("new@posteo.de", merge_fields={"FNAME": "N"}),
+                                                 member("ana@posteo.de", tags=["New"])]}
+    answer = mc.api_client.call_api(
+        "/lists/{list_id}", "POST", path_params={"list_id": aud}, body=body,
+        query_params={"fields": "new_members.email_address,updated_members.tags.name,total_created"})
+    assert answer == {"new_members": [{"email_address": "new@posteo.de"}],
+                      "updated_members": [{"tags": [{"name": "Old"}, {"name": "New"}]}], "total_created": 1}
+    stored = by_email(sb.members())
+    assert stored["new@posteo.de"]["merge_fields"]["FNAME"] == "N" and stored["new@posteo.de"]["status"] == "subscribed"
