@@ -154,5 +154,8 @@ def open_db(path: Path | None = None) -> sqlite_utils.Database:
     db = Database(path)
     db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
     _use_wal(db)
+    # In WAL mode NORMAL never corrupts the database; a power cut may undo the last commits, which the next run
+    # redoes (it compares with Mailchimp, not with the ledger alone). FULL would fsync each of the many small commits.
+    db.execute("PRAGMA synchronous=NORMAL")
     apply_migrations(db, migrations)
     return db

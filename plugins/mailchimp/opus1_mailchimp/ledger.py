@@ -106,17 +106,15 @@ class Ledger:
         if not entries:
             return
         stamp = now()
-        with self.db.atomic():
-            self.db[TABLE].upsert_all(
-                [
-                    {
-                        "business": self.business, "audience_id": self.audience_id, "key": key, "email": email,
-                        "person_ids": json.dumps(list(person_ids)), "managed_tags": json.dumps(sorted(tags)),
-                        "synced_at": stamp, "left": 0,
-                    }
-                    for key, email, person_ids, tags in entries
-                ],
-                pk=("business", "audience_id", "key"),
+        rows = [(self.business, self.audience_id, key, email, json.dumps(list(person_ids)), json.dumps(sorted(tags)),
+                 stamp) for key, email, person_ids, tags in entries]
+        with self.db.atomic():  # one statement per row (``upsert_all`` takes two, at twice the time)
+            self.db.conn.executemany(
+                f"INSERT INTO {TABLE} (business, audience_id, key, email, person_ids, managed_tags, synced_at, left)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (business, audience_id, key) DO UPDATE SET"
+                " email = excluded.email, person_ids = excluded.person_ids, managed_tags = excluded.managed_tags,"
+                " synced_at = excluded.synced_at, left = 0",
+                rows,
             )
 
     def mark_left(self, keys: list[str], tags: dict[str, frozenset[str]] | None = None) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .ledger import Synced
@@ -74,9 +74,9 @@ def desired_fields(contact, policy: Policy) -> dict:
     return {k: v for k, v in fields.items() if k in policy.merge_tags}
 
 
-def plan(contacts: Iterable, live: dict[str, Member], synced: dict[str, Synced], policy: Policy) -> list[Action]:
-    """Compare the contacts with the audience and the ledger; return one action per contact and per leaver."""
-    actions: list[Action] = []
+def plan(contacts: Iterable, live: dict[str, Member], synced: dict[str, Synced], policy: Policy) -> Iterator[Action]:
+    """Compare the contacts with the audience and the ledger: one action per contact, in the contacts' order, then
+    one per leaver (known only once every contact is seen). A generator, so sending can start while it runs."""
     eligible: set[str] = set()
     by_person = {pid: s for s in synced.values() for pid in s.person_ids}
     moved: set[str] = set()
@@ -90,22 +90,20 @@ def plan(contacts: Iterable, live: dict[str, Member], synced: dict[str, Synced],
         if member is None:
             old = _old_address(contact, by_person, live, moved)
             if old is not None and live[old.key].status == "unsubscribed":
-                actions.append(Action(**base, action=LEFT_ALONE,
-                                      reason=f"unsubscribed in Mailchimp as {old.email}: not added under the new address"))
+                yield Action(**base, action=LEFT_ALONE,
+                             reason=f"unsubscribed in Mailchimp as {old.email}: not added under the new address")
                 continue
             if old is not None:
                 moved.add(old.key)
-                actions.append(Action(**base, action=EMAIL_CHANGE, old_key=old.key, merge_fields=fields,
-                                      tags_add=tags - live[old.key].tags,
-                                      tags_remove=(old.managed_tags - tags) & live[old.key].tags,
-                                      reason=f"email changed from {old.email}; the member's address is updated"))
+                yield Action(**base, action=EMAIL_CHANGE, old_key=old.key, merge_fields=fields,
+                             tags_add=tags - live[old.key].tags,
+                             tags_remove=(old.managed_tags - tags) & live[old.key].tags,
+                             reason=f"email changed from {old.email}; the member's address is updated")
             else:
-                actions.append(Action(**base, action=CREATE, merge_fields=fields, tags_add=tags,
-                                      reason="not in the audience yet"))
+                yield Action(**base, action=CREATE, merge_fields=fields, tags_add=tags, reason="not in the audience yet")
             continue
         if member.status != "subscribed":
-            actions.append(Action(**base, action=LEFT_ALONE,
-                                  reason=f"{member.status} in Mailchimp: never changed by opus1"))
+            yield Action(**base, action=LEFT_ALONE, reason=f"{member.status} in Mailchimp: never changed by opus1")
             continue
         changed = {k: v for k, v in fields.items() if (member.merge_fields.get(k) or "") != v}
         previously = before.managed_tags if before else frozenset()
@@ -114,15 +112,14 @@ def plan(contacts: Iterable, live: dict[str, Member], synced: dict[str, Synced],
         if changed or add or remove:
             what = [f"{k} changed" for k in changed] + [f"tag {t} added" for t in sorted(add)]
             what += [f"tag {t} removed" for t in sorted(remove)]
-            actions.append(Action(**base, action=UPDATE, merge_fields=changed, tags_add=add, tags_remove=remove,
-                                  reason=", ".join(what)))
+            yield Action(**base, action=UPDATE, merge_fields=changed, tags_add=add, tags_remove=remove,
+                         reason=", ".join(what))
         else:
-            actions.append(Action(**base, action=UNCHANGED, reason="already up to date"))
+            yield Action(**base, action=UNCHANGED, reason="already up to date")
     for key, before in synced.items():
         if key in eligible or key in moved:
             continue
-        actions.append(_leaver(before, live.get(key), policy))
-    return actions
+        yield _leaver(before, live.get(key), policy)
 
 
 def _old_address(contact, by_person: dict[str, Synced], live: dict[str, Member], moved: set[str]) -> Synced | None:

@@ -7,9 +7,11 @@ import io
 import json
 import tarfile
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 
 from opus1_integrations.errors import OperationFailed
 
@@ -66,16 +68,17 @@ class Sender:
         self.batch_timeout = batch_timeout
         self.failures: list[str] = []
 
-    def create(self, actions: list[Action], advance: Callable[[int], None] = lambda n: None,
+    def create(self, actions: Iterable[Action], advance: Callable[[int], None] = lambda n: None,
                settle: Callable[[list[Action], dict[str, Outcome]], None] = lambda chunk, outcomes: None,
                ) -> dict[str, Outcome]:
         """Add new members with batch subscribe (500 a call, concurrent); existing members are never updated here.
 
-        ``settle`` gets each call's members and outcomes in this thread as they come back, while later calls are
-        still on the wire, so recording them costs no extra time.
+        ``actions`` may be a generator (the plan as it is made): calls go out as soon as 500 members are ready.
+        ``settle`` gets each call's members and outcomes in this thread, in order, while later calls are still on
+        the wire, so recording them costs no extra time.
         """
-        chunks = [actions[i:i + BATCH_SUBSCRIBE_MAX] for i in range(0, len(actions), BATCH_SUBSCRIBE_MAX)]
         outcomes: dict[str, Outcome] = {}
+        in_flight: deque[tuple[list[Action], Future]] = deque()
 
         def send(chunk: list[Action]) -> dict[str, Outcome]:
             body = {
@@ -94,10 +97,20 @@ class Sender:
                 advance(len(chunk))
             return _subscribe_outcomes(chunk, answer)
 
+        def settle_first() -> None:
+            chunk, call = in_flight.popleft()
+            result = call.result()
+            outcomes.update(result)
+            settle(chunk, result)
+
         with ThreadPoolExecutor(max_workers=self.mc.max_connections) as pool:
-            for chunk, result in zip(chunks, pool.map(send, chunks)):
-                outcomes.update(result)
-                settle(chunk, result)
+            actions = iter(actions)
+            while chunk := list(islice(actions, BATCH_SUBSCRIBE_MAX)):
+                in_flight.append((chunk, pool.submit(send, chunk)))
+                while in_flight and (in_flight[0][1].done() or len(in_flight) > 2 * self.mc.max_connections):
+                    settle_first()
+            while in_flight:
+                settle_first()
         return outcomes
 
     def change_emails(self, actions: list[Action]) -> dict[str, Outcome]:

@@ -6,7 +6,7 @@ import csv
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -44,19 +44,14 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
             live, tags = _read_while_loading(mc, audience_id, audience, progress)
             policy = Policy.from_settings(settings, tags)
             synced = ledger.load()
-            actions = plan(audience.contacts(), live, synced, policy)
-            counts = _planned_counts(actions, audience)
-            stop = _safety_stop(actions, synced, settings["safety_threshold"], settings["leaver_policy"])
-            if options.plan_path:
-                write_plan(options.plan_path, actions)
-            if options.dry_run:
-                _show_plan(context, actions, stop)
-                for a in actions:
-                    run.record(a.key, a.action, message=a.reason)
-                return {**counts, "safety_stop": bool(stop), "requests": mc.requests, "writes": mc.writes}
-            if stop and not options.force:
-                raise OperationFailed(stop, hint="check that the opus1 export is complete; if the change is intended, "
-                                                 "run again with --force")
+            planned = plan(audience.contacts(), live, synced, policy)
+            if options.dry_run or options.plan_path or any(not s.left for s in synced.values()):
+                # The whole plan first: it is shown or written, or it may have leavers enough for the safety stop.
+                # Otherwise nothing was synced before, nobody can be a leaver, and members go out as they are planned.
+                planned = list(planned)
+                dry_run = _review(context, planned, synced, settings, options, run, audience)
+                if dry_run is not None:
+                    return {**dry_run, "requests": mc.requests, "writes": mc.writes}
             ledger.forget_last_sync()
             recorded: set[str] = set()
 
@@ -65,7 +60,7 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
                            hint=result.hint)
                 recorded.add(a.key)
 
-            outcomes, failures = _send(mc, settings, actions, ledger, synced, progress, record)
+            actions, outcomes, failures = _send(mc, settings, planned, ledger, synced, progress, record)
         for a in actions:
             if a.key not in recorded:
                 record(a, outcomes.get(a.key) or Outcome(_unsent_outcome(a.action), message=a.reason))
@@ -73,7 +68,7 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
         tally.update(_unsent_outcome(a.action) for a in actions if a.key not in outcomes)
         counts = {
             "created": tally["created"], "updated": tally["updated"], "unchanged": tally["unchanged"],
-            "left_alone": tally["left_alone"], "skipped": counts["skipped"], "failed": tally["failed"],
+            "left_alone": tally["left_alone"], "skipped": _skipped(audience), "failed": tally["failed"],
             "archived": tally["archived"], "leavers_tagged": tally["leaver_tagged"],
             "leavers_kept": tally["leaver_kept"], "email_changed": tally["email_changed"],
             "requests": mc.requests, "writes": mc.writes,
@@ -89,6 +84,23 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
         raise exc.to_host_error() from None
     finally:
         mc.close()
+
+
+def _review(context, actions: list[Action], synced: dict, settings: dict, options, run, audience) -> dict | None:
+    """Write the plan file if asked; for a dry run, show and record the plan and return its counts; refuse a run
+    the safety stop catches (unless ``--force``)."""
+    stop = _safety_stop(actions, synced, settings["safety_threshold"], settings["leaver_policy"])
+    if options.plan_path:
+        write_plan(options.plan_path, actions)
+    if options.dry_run:
+        _show_plan(context, actions, stop)
+        for a in actions:
+            run.record(a.key, a.action, message=a.reason)
+        return {**_planned_counts(actions, audience), "safety_stop": bool(stop)}
+    if stop and not options.force:
+        raise OperationFailed(stop, hint="check that the opus1 export is complete; if the change is intended, "
+                                         "run again with --force")
+    return None
 
 
 def _read_while_loading(mc, audience_id: str, audience, progress) -> tuple[dict, frozenset[str]]:
@@ -110,23 +122,32 @@ def _read_while_loading(mc, audience_id: str, audience, progress) -> tuple[dict,
         return mailchimp_side.result()
 
 
-def _send(mc, settings, actions: list[Action], ledger: Ledger, synced: dict, progress,
-          record: Callable[[Action, Outcome], None]) -> tuple[dict[str, Outcome], list[str]]:
-    """Send creates, then address changes, then every other change; the ledger is updated after each step.
+def _send(mc, settings, planned: Iterable[Action], ledger: Ledger, synced: dict, progress,
+          record: Callable[[Action, Outcome], None]) -> tuple[list[Action], dict[str, Outcome], list[str]]:
+    """Send creates (while ``planned`` is still being made, if it is a generator), then address changes, then every
+    other change; the ledger is updated after each step.
 
-    New members are recorded (``record``) and remembered as each batch-subscribe call returns. Returns the outcome
-    per member key and the requests that failed for good (their members were not sent).
+    New members are recorded (``record``) and remembered as each batch-subscribe call returns. Returns the whole
+    plan, the outcome per member key and the requests that failed for good (their members were not sent).
     """
     sender = Sender(mc, settings["audience_id"], settings["initial_status"])
-    creates = [a for a in actions if a.action == CREATE]
-    sending = progress.add_task("adding new members", total=len(creates))
+    actions: list[Action] = []
+
+    def creates() -> Iterator[Action]:
+        for a in planned:
+            actions.append(a)
+            if a.action == CREATE:
+                yield a
+
+    known = sum(a.action == CREATE for a in planned) if isinstance(planned, list) else None
+    sending = progress.add_task("adding new members", total=known)
 
     def settle(chunk: list[Action], outcomes: dict[str, Outcome]) -> None:
         _remember(ledger, chunk, outcomes, synced)
         for a in chunk:
             record(a, outcomes[a.key])
 
-    outcomes = sender.create(creates, lambda n: progress.update(sending, advance=n), settle)
+    outcomes = sender.create(creates(), lambda n: progress.update(sending, advance=n), settle)
     moves = [a for a in actions if a.action == EMAIL_CHANGE]
     outcomes.update(sender.change_emails(moves))
     moved = [a for a in moves if outcomes[a.key].outcome != "failed"]
@@ -141,7 +162,7 @@ def _send(mc, settings, actions: list[Action], ledger: Ledger, synced: dict, pro
     ledger.mark_left([a.key for a in leavers],
                      {a.key: a.managed_tags | a.tags_add for a in leavers if a.action == LEAVER_TAG})
     ledger.forget([a.key for a in actions if a.action == LEAVER_GONE])
-    return outcomes, sender.failures
+    return actions, outcomes, sender.failures
 
 
 def _remember(ledger: Ledger, actions: list[Action], outcomes: dict[str, Outcome], synced: dict) -> None:
@@ -194,12 +215,16 @@ def _unsent_outcome(action: str) -> str:
             LEAVER_GONE: "leaver_gone"}.get(action, "failed")
 
 
+def _skipped(audience) -> int:
+    """People the rules left out, not counting those merged into a contact."""
+    return sum(n for reason, n in audience.counts.get("skipped", {}).items() if reason not in RULE_MERGES)
+
+
 def _planned_counts(actions: list[Action], audience) -> dict:
     tally = Counter(a.action for a in actions)
-    skipped = sum(n for reason, n in audience.counts.get("skipped", {}).items() if reason not in RULE_MERGES)
     return {
         "create": tally[CREATE], "update": tally[UPDATE], "unchanged": tally[UNCHANGED],
-        "left_alone": tally[LEFT_ALONE], "skipped": skipped, "email_change": tally[EMAIL_CHANGE],
+        "left_alone": tally[LEFT_ALONE], "skipped": _skipped(audience), "email_change": tally[EMAIL_CHANGE],
         "archive": tally[LEAVER_ARCHIVE], "leaver_tag": tally[LEAVER_TAG], "leaver_keep": tally[LEAVER_KEEP],
     }
 
