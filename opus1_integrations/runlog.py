@@ -31,7 +31,7 @@ class Run:
         self.business = business
         self.integration = integration
         self.dry_run = dry_run
-        self._pending: list[dict] = []
+        self._pending: list[tuple] = []
         self.counts: dict = {}
         self.export_fingerprint: str | None = None
 
@@ -46,8 +46,7 @@ class Run:
     ) -> None:
         """Record what happened to one item (a contact key or a person id); secrets are scrubbed from the text."""
         self._pending.append(
-            {"run_id": self.id, "key": key, "outcome": outcome, "error_code": error_code,
-             "message": scrub(message) if message else message, "hint": scrub(hint) if hint else hint}
+            (self.id, key, outcome, error_code, scrub(message) if message else message, scrub(hint) if hint else hint)
         )
         if len(self._pending) >= _FLUSH_EVERY:
             self.flush()
@@ -55,8 +54,11 @@ class Run:
     def flush(self) -> None:
         """Write buffered item outcomes."""
         if self._pending:
-            with self.db.atomic():
-                self.db["run_items"].insert_all(self._pending)
+            with self.db.atomic():  # plain rows: insert_all would inspect every value of every row
+                self.db.conn.executemany(
+                    "insert into run_items (run_id, key, outcome, error_code, message, hint) values (?, ?, ?, ?, ?, ?)",
+                    self._pending,
+                )
             self._pending = []
 
     def finish(self, status: str, counts: dict | None = None, error: str | None = None) -> None:
