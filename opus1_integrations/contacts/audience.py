@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from opus1_integrations.errors import ExportRejected
 from .explain import DECISION_SELECT, decision
 from .model import Contact, Decision, QualityIssue
 from .quality import quality_issues
-from .readers import export_format, read_records
+from .parallel import load_records
+from .readers import export_format
 from .rules import apply_rules
 from .store import Store
 from .validation import ProblemLog, check_records
@@ -43,6 +45,7 @@ class Audience:
         self._store, self._db = store, store.db
         self.counts = counts
         self.source = source
+        self._lookups = False
 
     def __enter__(self) -> Audience:
         return self
@@ -53,6 +56,14 @@ class Audience:
     def close(self) -> None:
         """Delete the temporary database; the audience cannot be read afterwards."""
         self._store.close()
+
+    def _by_address(self) -> sqlite3.Connection:
+        """The database, indexed to find decisions by address: built on first use, as a sync never needs it."""
+        if not self._lookups:
+            self._db.execute("CREATE INDEX IF NOT EXISTS decisions_contact ON decisions (contact_key)")
+            self._db.execute("CREATE INDEX IF NOT EXISTS decisions_email ON decisions (email_key)")
+            self._lookups = True
+        return self._db
 
     def contacts(self) -> Iterator[Contact]:
         """Every contact, ordered by key."""
@@ -76,12 +87,12 @@ class Audience:
             where, args = "d.email_key = ? OR d.contact_key = ?", (key, key)
         else:
             where, args = "d.person_id = ?", (query.strip(),)
-        rows = self._db.execute(f"{DECISION_SELECT} WHERE {where} ORDER BY d.reason != 'eligible', d.person_id", args)
+        rows = self._by_address().execute(f"{DECISION_SELECT} WHERE {where} ORDER BY d.reason != 'eligible', d.person_id", args)
         return [decision(row) for row in rows]
 
     def quality(self) -> Iterator[QualityIssue]:
         """The data-quality issues to fix in opus1, grouped by kind."""
-        return quality_issues(self._db)
+        return quality_issues(self._by_address())
 
 
 def load_audience(path: str | Path) -> Audience:
@@ -94,7 +105,7 @@ def load_audience(path: str | Path) -> Audience:
     fmt = export_format(path)
     store, problems = Store(), ProblemLog()
     try:
-        store.load(read_records(path, fmt, problems))
+        load_records(store, path, fmt, problems)
         if not problems:
             check_records(store.db, problems, csv_rows=fmt == "csv")
         if not problems and store.db.execute("SELECT NOT EXISTS (SELECT 1 FROM records)").fetchone()[0]:

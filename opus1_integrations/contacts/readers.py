@@ -3,7 +3,8 @@
 A record is one person on one account, as a tuple in the column order of ``store.RECORD_COLUMNS``. Readers never
 hold more than one account (JSON) or one row (CSV) at a time; malformed input goes to the ``ProblemLog``. In JSON, an
 account manager who is also listed as a student of the same account becomes one record (``listed`` 2) when the two
-listings agree; otherwise (and in CSV, where the rows may be far apart) the rules merge the records.
+listings agree; otherwise (and in CSV, where the rows may be far apart) the rules merge the records. Email
+addresses are checked (``emails``) as they are read.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import BinaryIO
 
 from opus1_integrations.errors import ExportRejected
 
+from .emails import EmailChecker
 from .validation import ProblemLog, check_account, check_csv_row, timestamp
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
@@ -49,14 +51,32 @@ def export_format(path: Path) -> str:
     return fmt
 
 
-def read_records(path: Path, fmt: str, problems: ProblemLog) -> Iterator[tuple]:
-    """Stream the person records of an export of format ``fmt``, reporting malformed input to ``problems``."""
+def read_records(path: Path, fmt: str, problems: ProblemLog, part: tuple[int, int | None] = (0, None)) -> Iterator[tuple]:
+    """Stream the person records of an export of format ``fmt``, reporting malformed input to ``problems``.
+
+    ``part`` limits a JSON Lines export to the lines that start from one byte offset up to another (or the end),
+    numbered from 1 there: ``parallel`` reads the two parts of a large export so.
+    """
+    checker = EmailChecker()
     with open(path, "rb") as file:
         if fmt == "csv":
-            yield from _csv_records(file, problems)
+            yield from _csv_records(file, problems, checker)
+            return
+        if fmt == "jsonl":
+            items = _jsonl_items(_part(file, *part), problems, first=part[0] == 0)
         else:
-            items = _jsonl_items(file, problems) if fmt == "jsonl" else _JsonArray(file, problems).items()
-            yield from _account_records(items, problems)
+            items = _JsonArray(file, problems).items()
+        yield from _account_records(items, problems, checker)
+
+
+def _part(file: BinaryIO, start: int, end: int | None) -> Iterator[bytes]:
+    """The lines of ``file`` that start from byte ``start`` up to ``end``."""
+    file.seek(start)
+    for raw in file:
+        yield raw
+        start += len(raw)
+        if end is not None and start >= end:
+            return
 
 
 def _text(value: str | None) -> str | None:
@@ -64,17 +84,43 @@ def _text(value: str | None) -> str | None:
     return value or None
 
 
-def _email(value: str | None) -> tuple[str | None, str | None]:
-    value = _text(value)
-    return (value, value.lower()) if value else (None, None)
+def _address(email: str | None, checker: EmailChecker) -> tuple[str | None, str | None, str | None]:
+    """The ``email``, ``email_key`` and ``email_problem`` columns of a trimmed address."""
+    return (email, email.lower(), checker.problem(email)) if email else (None, None, None)
 
 
-def _json_list(values: Iterable[str | None]) -> str | None:
-    unique = sorted({v.strip() for v in values if v and v.strip()})
-    return f"[{','.join(map(encode_basestring, unique))}]" if unique else None
+def _json_list(values: set[str]) -> str | None:
+    return f"[{','.join(map(encode_basestring, sorted(values)))}]" if values else None
 
 
-def _account_records(items: Iterable[tuple[int, object]], problems: ProblemLog) -> Iterator[tuple]:
+def _person(person: dict) -> tuple[str, str, str, str | None, str | None]:
+    """The person_id, names, email and phone of a JSON person, trimmed."""
+    return (person["person_id"], person["first_name"].strip(), person["last_name"].strip(),
+            _text(person.get("email")), _text(person.get("phone")))
+
+
+def _same_adult(student: tuple, manager: tuple) -> bool:
+    """An adult student (``_person``) who repeats the account manager with nothing that disagrees."""
+    person_id, first, last, email, phone = student
+    return (
+        (person_id, first, last) == manager[:3]
+        and (not email or not manager[3] or email.lower() == manager[3].lower())
+        and (not phone or not manager[4] or phone == manager[4])
+    )
+
+
+def _enrolments(student: dict) -> tuple[set[str], set[str]]:
+    """The programs and teachers of a student's enrolments, trimmed, blanks left out."""
+    programs, teachers = set(), set()
+    for enrollment in student.get("enrollments") or ():
+        if program := enrollment["program"].strip():
+            programs.add(program)
+        if teacher := _text(enrollment.get("teacher")):
+            teachers.add(teacher)
+    return programs, teachers
+
+
+def _account_records(items: Iterable[tuple[int, object]], problems: ProblemLog, checker: EmailChecker) -> Iterator[tuple]:
     for line, account in items:
         errors = check_account(account)
         for path, message in errors:
@@ -82,38 +128,41 @@ def _account_records(items: Iterable[tuple[int, object]], problems: ProblemLog) 
         if errors:
             continue
         head = (line, None, account["account_id"], account["status"], timestamp(account["updated_at"]))
-        manager = account["account_manager"]
-        person_id, first, last = manager["person_id"], manager["first_name"].strip(), manager["last_name"].strip()
-        (email, key), phone = _email(manager.get("email")), _text(manager.get("phone"))
-        own, listed, students = (None, None), 1, []
-        repeated = sum(s["person_id"] == person_id for s in account["students"]) > 1  # a problem the rules report
+        manager, listed, students = _person(account["account_manager"]), 1, []
+        programs, teachers = set(), set()  # the manager record's: the children's, and the manager's own as a student
+        repeated = len(account["students"]) > 1 and sum(s["person_id"] == manager[0] for s in account["students"]) > 1
         for student in account["students"]:
-            enrollments = student.get("enrollments") or ()
-            tags = (_json_list(e["program"] for e in enrollments), _json_list(e.get("teacher") for e in enrollments))
-            record = (student["person_id"], student["first_name"].strip(), student["last_name"].strip(),
-                      *_email(student.get("email")), _text(student.get("phone")), int(student["is_child"]), *tags)
-            if not repeated and _same_adult(record, person_id, first, last, key, phone):
+            person, (own_programs, own_teachers) = _person(student), _enrolments(student)
+            if student["is_child"]:
+                programs |= own_programs
+                teachers |= own_teachers
+                students.append(_record(head, 1, person, 1, None, None, 1, checker))
+            elif not repeated and _same_adult(person, manager):
                 # The account manager who also studies: one record, as ``store.RECORD_COLUMNS`` describes.
-                listed, own = 2, tags
-                email, key, phone = email or record[3], key or record[4], phone or record[5]
+                listed = 2
+                manager = (*manager[:3], manager[3] or person[3], manager[4] or person[4])
+                if own_programs:  # an adult's teachers count only with a program
+                    programs |= own_programs
+                    teachers |= own_teachers
+            elif own_programs:
+                students.append(_record(head, 1, person, 0, _json_list(own_programs), _json_list(own_teachers), 1, checker))
             else:
-                students.append((*head, 1, *record, 1))
-        yield (*head, 0, person_id, first, last, email, key, phone, 0, *own, listed)
+                students.append(_record(head, 1, person, 0, None, None, 1, checker))
+        yield _record(head, 0, manager, 0, _json_list(programs), _json_list(teachers), listed, checker)
         yield from students
 
 
-def _same_adult(record: tuple, person_id: str, first: str, last: str, key: str | None, phone: str | None) -> bool:
-    """A student record that repeats the account manager with nothing that disagrees."""
-    other_id, other_first, other_last, _, other_key, other_phone, is_child = record[:7]
-    return (
-        other_id == person_id and not is_child and (other_first, other_last) == (first, last)
-        and (not key or not other_key or key == other_key) and (not phone or not other_phone or phone == other_phone)
-    )
+def _record(head: tuple, role: int, person: tuple, is_child: int, programs: str | None, teachers: str | None,
+            listed: int, checker: EmailChecker) -> tuple:
+    """A record (``store.RECORD_COLUMNS``) of a ``_person`` on the account of ``head``."""
+    person_id, first, last, email, phone = person
+    return (*head, role, person_id, first, last, *_address(email, checker), phone, is_child, programs, teachers, listed)
 
 
-def _lines(file: BinaryIO, problems: ProblemLog) -> Iterator[str]:
+def _lines(file: Iterable[bytes], problems: ProblemLog, first: bool = True) -> Iterator[str]:
+    """The lines of a file or of a part of it (``first``: its start, which may hold a byte order mark), decoded."""
     for number, raw in enumerate(file, 1):
-        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+        if number == 1 and first and raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8):]
         try:
             yield raw.decode("utf-8")
@@ -122,8 +171,8 @@ def _lines(file: BinaryIO, problems: ProblemLog) -> Iterator[str]:
             yield raw.decode("utf-8", "replace")
 
 
-def _jsonl_items(file: BinaryIO, problems: ProblemLog) -> Iterator[tuple[int, object]]:
-    for number, text in enumerate(_lines(file, problems), 1):
+def _jsonl_items(file: Iterable[bytes], problems: ProblemLog, first: bool) -> Iterator[tuple[int, object]]:
+    for number, text in enumerate(_lines(file, problems, first), 1):
         if not text.strip():
             continue
         try:
@@ -215,7 +264,7 @@ class _JsonArray:
             return value
 
 
-def _csv_records(file: BinaryIO, problems: ProblemLog) -> Iterator[tuple]:
+def _csv_records(file: BinaryIO, problems: ProblemLog, checker: EmailChecker) -> Iterator[tuple]:
     reader = csv.reader(_lines(file, problems))
     header = next(reader, None)
     names = [name.strip().lower() for name in header or ()]
@@ -233,14 +282,14 @@ def _csv_records(file: BinaryIO, problems: ProblemLog) -> Iterator[tuple]:
             if len(fields) != len(names):
                 problems.add(line, "", f"expected {len(names)} fields, found {len(fields)}", row=row)
                 continue
-            record = _csv_record(dict(zip(CSV_COLUMNS, (fields[i].strip() for i in index))), line, row, problems)
+            record = _csv_record(dict(zip(CSV_COLUMNS, (fields[i].strip() for i in index))), line, row, problems, checker)
             if record:
                 yield record
     except csv.Error as error:
         problems.add(start, "", f"unreadable CSV: {error}", row=row + 1)
 
 
-def _csv_record(values: dict[str, str], line: int, row: int, problems: ProblemLog) -> tuple | None:
+def _csv_record(values: dict[str, str], line: int, row: int, problems: ProblemLog, checker: EmailChecker) -> tuple | None:
     role, flag = values["role"], values["is_child"].lower()
     is_child = True if flag in _TRUE else False if flag in _FALSE else None
     programs = [p.strip() for p in values["programs"].split(";") if p.strip()]
@@ -268,7 +317,7 @@ def _csv_record(values: dict[str, str], line: int, row: int, problems: ProblemLo
     return (
         line, row, values["account_id"], values["account_status"], timestamp(values["updated_at"]),
         0 if role == "account_manager" else 1, values["person_id"], values["first_name"], values["last_name"],
-        *_email(values["email"]), values["phone"] or None, int(bool(is_child)), _json_list(programs), None, 1,
+        *_address(values["email"] or None, checker), values["phone"] or None, int(bool(is_child)), _json_list(set(programs)), None, 1,
     )
 
 

@@ -18,11 +18,9 @@
 from __future__ import annotations
 
 import sqlite3
-from itertools import islice
 
-from .emails import EmailChecker
 from .model import NOTES, REASONS
-from .store import BATCH, MAX_RECORDS
+from .store import MAX_RECORDS
 
 MERGED = "('eligible', 'shared_email')"
 
@@ -34,28 +32,66 @@ PREFERENCE = (
     f" - MIN(MAX(CAST(updated_at AS INTEGER), 0), 17179869183)) * {MAX_RECORDS} + rec"
 )
 
-# A person listed once (almost everyone) is their record; the others are grouped. Both give the same columns.
+# The JSON readers put the enrolments of an account's children on its manager's record (``store.RECORD_COLUMNS``);
+# the rows of a CSV account may be far apart, so there the rules move them.
+_CHILDREN_TAGGED = "SELECT account_id FROM records WHERE is_child = 1 AND (programs IS NOT NULL OR teachers IS NOT NULL)"
+_FAMILY_TAGS = f"""
+INSERT INTO family_tags
+SELECT m.rec,
+    (SELECT NULLIF(json_group_array(DISTINCT j.value), '[]') FROM records r, json_each(r.programs) j
+     WHERE r.account_id = m.account_id AND (r.rec = m.rec OR r.is_child = 1)),
+    (SELECT NULLIF(json_group_array(DISTINCT j.value), '[]') FROM records r, json_each(r.teachers) j
+     WHERE r.account_id = m.account_id AND (r.rec = m.rec OR r.is_child = 1))
+FROM records m WHERE m.role = 0 AND m.account_id IN ({_CHILDREN_TAGGED})
+"""
+
+
+def _move_children_tags(db: sqlite3.Connection) -> None:
+    if db.execute(f"SELECT EXISTS ({_CHILDREN_TAGGED})").fetchone()[0]:
+        db.execute("CREATE TABLE family_tags (rec INTEGER PRIMARY KEY, programs, teachers)")
+        db.execute(_FAMILY_TAGS)
+        db.execute(
+            "UPDATE records SET (programs, teachers) = (SELECT programs, teachers FROM family_tags f WHERE f.rec = records.rec)"
+            " WHERE rec IN (SELECT rec FROM family_tags)"
+        )
+        db.execute("UPDATE records SET programs = NULL, teachers = NULL WHERE is_child = 1")
+
+
+def _tags(column: str) -> str:
+    """The values of the JSON arrays in ``column`` of the records of the person ``g`` on non-archived accounts."""
+    return (
+        f"(SELECT NULLIF(json_group_array(DISTINCT j.value), '[]') FROM records t, json_each(t.{column}) j"
+        f" WHERE t.person_id = g.person_id AND t.status != 'archived')"
+    )
+
+
+# A person listed once (almost everyone) is their record; the others are grouped. Both give the same columns;
+# ``programs`` and ``teachers`` are those the person brings to their contact.
 _PERSONS = f"""
 CREATE TABLE persons AS
-SELECT person_id, account_id, role, first_name, last_name, is_child, email, email_key, phone,
+SELECT person_id, account_id, role, first_name, last_name, is_child, email, email_key, email_problem, phone,
     json_array(account_id) AS accounts,
-    CASE WHEN role = 0 AND status != 'archived' THEN json_array(account_id) ELSE '[]' END AS managed,
     CASE WHEN status != 'archived' THEN json_array(account_id) ELSE '[]' END AS live_accounts,
+    role = 0 AND status != 'archived' AS manages,
     status != 'archived' AS live, status = 'active' AS active,
-    CASE WHEN status != 'archived' THEN updated_at END AS last_update, listed AS records, 0 AS conflict
+    CASE WHEN status != 'archived' THEN updated_at END AS last_update, listed AS records, 0 AS conflict,
+    CASE WHEN status != 'archived' THEN programs END AS programs,
+    CASE WHEN status != 'archived' THEN teachers END AS teachers
 FROM records WHERE person_id NOT IN (SELECT person_id FROM listed_again)
 UNION ALL
 SELECT g.person_id, r.account_id, r.role, r.first_name, r.last_name, r.is_child,
-    COALESCE(r.email, e.email), COALESCE(r.email_key, e.email_key), COALESCE(r.phone, ph.phone),
-    g.accounts, g.managed, g.live_accounts, g.live, g.active, g.last_update, g.records, g.conflict
+    COALESCE(r.email, e.email), COALESCE(r.email_key, e.email_key),
+    CASE WHEN r.email IS NOT NULL THEN r.email_problem ELSE e.email_problem END, COALESCE(r.phone, ph.phone),
+    g.accounts, g.live_accounts, g.manages, g.live, g.active, g.last_update, g.records, g.conflict,
+    {_tags("programs")}, {_tags("teachers")}
 FROM (
     SELECT person_id,
         MIN({PREFERENCE}) % {MAX_RECORDS} AS pick,
         MIN(CASE WHEN email IS NOT NULL THEN {PREFERENCE} END) % {MAX_RECORDS} AS email_pick,
         MIN(CASE WHEN phone IS NOT NULL THEN {PREFERENCE} END) % {MAX_RECORDS} AS phone_pick,
-        json_group_array(account_id) AS accounts,
-        json_group_array(account_id) FILTER (WHERE role = 0 AND status != 'archived') AS managed,
+        json_group_array(DISTINCT account_id) AS accounts,
         json_group_array(account_id) FILTER (WHERE status != 'archived') AS live_accounts,
+        MAX(role = 0 AND status != 'archived') AS manages,
         SUM(status != 'archived') AS live,
         MAX(status = 'active') AS active,
         MAX(CASE WHEN status != 'archived' THEN updated_at END) AS last_update,
@@ -69,122 +105,88 @@ FROM (
     LEFT JOIN records ph ON ph.rec = g.phone_pick AND r.phone IS NULL
 """
 
-# Everyone with a valid address, by key, best-named first; live people rank first, so a key has a contact when its
-# first-ranked person has a non-archived account. Rows are written in (key, rank) order, which later steps read.
-_CANDIDATES = """
+# Almost every valid address belongs to one adult, who alone decides whether its contact exists. The adults who
+# share one are ranked per key, best-named first; live people rank first, so a key has a contact when its
+# first-ranked person has a non-archived account.
+_VALID = "is_child = 0 AND email IS NOT NULL AND email_problem IS NULL"
+_CANDIDATES = f"""
 CREATE TABLE candidates AS
-SELECT p.person_id, p.email_key AS key, p.live > 0 AS live,
-    ROW_NUMBER() OVER ranked AS rank, FIRST_VALUE(p.live > 0) OVER ranked AS reachable,
-    p.email, p.first_name, p.last_name, p.phone, p.accounts, p.active
-FROM persons p
-WHERE p.is_child = 0 AND p.email IS NOT NULL AND p.email NOT IN (SELECT email FROM invalid_emails)
-WINDOW ranked AS (PARTITION BY p.email_key
-    ORDER BY p.live > 0 DESC, p.managed != '[]' DESC, p.last_update DESC, length(p.person_id), p.person_id)
+SELECT person_id, email_key AS key, ROW_NUMBER() OVER ranked AS rank, FIRST_VALUE(live > 0) OVER ranked AS reachable,
+    email, first_name, last_name, phone, accounts, active, programs, teachers
+FROM persons
+WHERE {_VALID} AND email_key IN (SELECT email_key FROM persons WHERE {_VALID} GROUP BY email_key HAVING COUNT(*) > 1)
+WINDOW ranked AS (PARTITION BY email_key
+    ORDER BY live > 0 DESC, manages DESC, last_update DESC, length(person_id), person_id)
 """
 
-_ADULT_DECISIONS = """
+_ADULT_DECISIONS = f"""
 CREATE TABLE decisions AS
-SELECT p.*,
-    CASE WHEN c.reachable AND c.rank = 1 THEN 'eligible'
-         WHEN c.reachable THEN 'shared_email'
-         WHEN p.live = 0 THEN 'account_archived'
-         WHEN p.email IS NULL THEN 'no_email'
-         ELSE 'invalid_email' END AS reason,
-    CASE WHEN c.reachable THEN c.key END AS contact_key,
-    e.problem AS email_problem,
-    NULL AS via
-FROM persons p
-    LEFT JOIN candidates c ON c.person_id = p.person_id
-    LEFT JOIN invalid_emails e ON e.email = p.email
-WHERE p.is_child = 0
+SELECT *, CASE WHEN reason IN {MERGED} THEN email_key END AS contact_key, NULL AS via
+FROM (
+    SELECT p.*,
+        CASE WHEN c.reachable AND c.rank = 1 THEN 'eligible'
+             WHEN c.reachable THEN 'shared_email'
+             -- alone on a valid address
+             WHEN c.person_id IS NULL AND p.live > 0 AND p.email IS NOT NULL AND p.email_problem IS NULL THEN 'eligible'
+             WHEN p.live = 0 THEN 'account_archived'
+             WHEN p.email IS NULL THEN 'no_email'
+             ELSE 'invalid_email' END AS reason
+    FROM persons p LEFT JOIN candidates c ON c.person_id = p.person_id
+    WHERE p.is_child = 0
+)
 """
 
 _CHILD_DECISIONS = """
 INSERT INTO decisions
-SELECT p.*, 'child', m.contact_key, NULL, r.person_id
+SELECT p.*, 'child', m.contact_key, r.person_id
 FROM persons p
     LEFT JOIN records r ON r.account_id = p.account_id AND r.role = 0
     LEFT JOIN decisions m ON m.person_id = r.person_id
 WHERE p.is_child = 1
 """
 
-_CONTACT_ACCOUNTS = """
-CREATE TABLE contact_accounts AS
-SELECT c.key, json_group_array(DISTINCT a.value) AS account_ids, json_group_array(DISTINCT c.person_id) AS person_ids,
-    MAX(c.active) AS active, MAX(c.phone) AS phone
-FROM candidates c, json_each(c.accounts) a
-WHERE c.reachable
-GROUP BY c.key
+
+def _of_shared(value: str, source: str = "candidates c") -> str:
+    """``value`` aggregated over the candidates of the shared key of the candidate ``h``."""
+    return f"(SELECT {value} FROM {source} WHERE c.key = h.key)"
+
+
+def _union(column: str) -> str:
+    """The values of the JSON arrays in ``column`` of the candidates of the shared key of ``h``."""
+    return _of_shared("NULLIF(json_group_array(DISTINCT j.value), '[]')", f"candidates c, json_each(c.{column}) j")
+
+
+# A contact of one person is that person; a shared one takes its name from the first-ranked person and unites
+# the accounts, people, phones and programs of everyone merged into it. Written in key order, the order read.
+_CONTACTS = f"""
+CREATE TABLE contacts AS
+SELECT contact_key AS key, email, first_name, last_name, phone, accounts AS account_ids, json_array(person_id) AS person_ids,
+    CASE WHEN active THEN 'active' ELSE 'inactive' END AS account_status, programs, teachers
+FROM decisions WHERE reason = 'eligible' AND person_id NOT IN (SELECT person_id FROM candidates)
+UNION ALL
+SELECT h.key, h.email, h.first_name, h.last_name, COALESCE(h.phone, {_of_shared("MAX(c.phone)")}),
+    {_of_shared("json_group_array(DISTINCT a.value)", "candidates c, json_each(c.accounts) a")},
+    {_of_shared("json_group_array(c.person_id)")},
+    CASE WHEN {_of_shared("MAX(c.active)")} THEN 'active' ELSE 'inactive' END, {_union("programs")}, {_union("teachers")}
+FROM candidates h WHERE h.rank = 1 AND h.reachable
+ORDER BY key
 """
-
-# Student records with enrolments whose programs count for a contact: children on the live accounts its people
-# manage, and its adults' own enrolments on live accounts.
-_CONTACT_TAGS = f"""
-CREATE TABLE contact_tags AS
-WITH studies AS MATERIALIZED (
-    SELECT d.contact_key AS key, r.programs, r.teachers
-    FROM decisions d CROSS JOIN json_each(d.managed) m
-        CROSS JOIN records r ON r.account_id = m.value AND r.role = 1 AND r.is_child = 1
-    WHERE d.reason IN {MERGED}
-    UNION ALL
-    SELECT d.contact_key, r.programs, r.teachers
-    FROM decisions d JOIN records r ON r.person_id = d.person_id
-    WHERE d.reason IN {MERGED} AND r.is_child = 0 AND r.status != 'archived' AND r.programs IS NOT NULL
-)
-SELECT key, kind, json_group_array(DISTINCT value) AS items FROM (
-    SELECT s.key, 'programs' AS kind, j.value FROM studies s, json_each(s.programs) j
-    UNION ALL
-    SELECT s.key, 'teachers', j.value FROM studies s, json_each(s.teachers) j
-) GROUP BY key, kind
-"""
-
-_CONTACTS = """
-INSERT INTO contacts
-SELECT c.key, c.email, c.first_name, c.last_name, COALESCE(c.phone, a.phone), a.account_ids, a.person_ids,
-    CASE WHEN a.active THEN 'active' ELSE 'inactive' END, programs.items, teachers.items
-FROM candidates c
-    JOIN contact_accounts a ON a.key = c.key
-    LEFT JOIN contact_tags programs ON programs.key = c.key AND programs.kind = 'programs'
-    LEFT JOIN contact_tags teachers ON teachers.key = c.key AND teachers.kind = 'teachers'
-WHERE c.rank = 1 AND c.reachable
-ORDER BY c.key
-"""
-
-
-def _validate_emails(db: sqlite3.Connection) -> None:
-    """Check each distinct address of an adult once; keep the invalid ones with email-validator's explanation."""
-    db.execute("CREATE TABLE invalid_emails (email TEXT PRIMARY KEY, problem TEXT NOT NULL) WITHOUT ROWID")
-    checker = EmailChecker()
-    addresses = db.execute("SELECT DISTINCT email FROM persons WHERE is_child = 0 AND email IS NOT NULL")
-    while batch := list(islice(addresses, BATCH)):
-        checked = ((address, checker.problem(address)) for (address,) in batch)
-        db.executemany("INSERT INTO invalid_emails VALUES (?, ?)", [row for row in checked if row[1]])
 
 
 def apply_rules(db: sqlite3.Connection) -> dict:
     """Decide every person and build the contacts; return the counts (accounts, people, contacts, skipped, notes)."""
+    _move_children_tags(db)
     db.execute("CREATE TABLE listed_again AS SELECT person_id FROM records GROUP BY person_id HAVING COUNT(*) > 1")
     db.execute("CREATE UNIQUE INDEX listed_again_person ON listed_again (person_id)")
     db.execute(_PERSONS)
-    _validate_emails(db)
     db.execute(_CANDIDATES)
-    db.execute("CREATE INDEX candidates_person ON candidates (person_id)")
-    db.execute("CREATE INDEX candidates_key ON candidates (key, rank)")
+    db.execute("CREATE UNIQUE INDEX candidates_person ON candidates (person_id)")
+    db.execute("CREATE INDEX candidates_key ON candidates (key)")
     db.execute(_ADULT_DECISIONS)
     db.execute("CREATE UNIQUE INDEX decisions_person ON decisions (person_id)")
     db.execute(_CHILD_DECISIONS)
-    db.execute("DROP TABLE persons")
-    db.execute("CREATE INDEX decisions_contact ON decisions (contact_key)")
-    db.execute("CREATE INDEX decisions_email ON decisions (email_key)")
-    db.execute(_CONTACT_ACCOUNTS)
-    db.execute("CREATE UNIQUE INDEX contact_accounts_key ON contact_accounts (key)")
-    db.execute(_CONTACT_TAGS)
-    db.execute("CREATE UNIQUE INDEX contact_tags_key ON contact_tags (key, kind)")
-    db.execute(
-        "CREATE TABLE contacts (key TEXT PRIMARY KEY, email, first_name, last_name, phone, account_ids, person_ids,"
-        " account_status, programs, teachers) WITHOUT ROWID"
-    )
     db.execute(_CONTACTS)
+    db.execute("CREATE UNIQUE INDEX contacts_key ON contacts (key)")
     db.commit()
     return _counts(db)
 

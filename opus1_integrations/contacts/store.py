@@ -12,11 +12,14 @@ from pathlib import Path
 from opus1_integrations.errors import ExportRejected
 
 #: One person on one account; ``role`` is 0 for the account manager and 1 for a student, ``updated_at`` in
-#: seconds since the epoch, ``email`` trimmed (``email_key`` also lower-cased), programs/teachers as JSON arrays of
-#: the person's own enrolments, ``listed`` the number of listings the record stands for (2: manager and student).
+#: seconds since the epoch, ``email`` trimmed (``email_key`` also lower-cased, ``email_problem`` email-validator's
+#: objection or NULL), ``listed`` the number of listings the record stands for (2: manager and student).
+#: ``programs``/``teachers`` (JSON arrays) are those the record brings to its person's contact: an adult's own
+#: enrolments (teachers only with a program) and, on the account manager's record, the enrolments of the account's
+#: children. The JSON readers put them there; CSV children's rows hold their own until the rules move them.
 RECORD_COLUMNS = (
     "line", "row", "account_id", "status", "updated_at", "role", "person_id", "first_name", "last_name",
-    "email", "email_key", "phone", "is_child", "programs", "teachers", "listed",
+    "email", "email_key", "email_problem", "phone", "is_child", "programs", "teachers", "listed",
 )
 BATCH = 10_000
 CACHE_KIB = 32 * 1024
@@ -25,23 +28,43 @@ MAX_RECORDS = 2**27
 
 
 class Store:
-    """A temporary SQLite database for one export; the file is removed by ``close``."""
+    """A SQLite database for one export: in a temporary file that ``close`` removes, or at a path of the caller's."""
 
-    def __init__(self) -> None:
-        handle, name = tempfile.mkstemp(prefix="opus1-contacts-", suffix=".sqlite")
-        os.close(handle)
-        self.path = Path(name)
-        self.db = sqlite3.connect(name, check_same_thread=False)
+    def __init__(self, path: Path | None = None) -> None:
+        self._temporary = path is None
+        if path is None:
+            handle, name = tempfile.mkstemp(prefix="opus1-contacts-", suffix=".sqlite")
+            os.close(handle)
+            path = Path(name)
+        self.path = path
+        self.db = sqlite3.connect(path, check_same_thread=False)
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", f"cache_size=-{CACHE_KIB}"):
             self.db.execute(f"PRAGMA {pragma}")
         self.db.execute(f"CREATE TABLE records (rec INTEGER PRIMARY KEY, {', '.join(RECORD_COLUMNS)})")
 
     def load(self, records: Iterable[tuple]) -> None:
-        """Insert person records in batches, then index them for grouping by account and by person."""
+        """Insert all the person records of an export, then index them."""
+        self.insert(records)
+        self.index()
+
+    def insert(self, records: Iterable[tuple]) -> None:
+        """Insert person records, in batches."""
         insert = f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) VALUES ({', '.join('?' * len(RECORD_COLUMNS))})"
         records = iter(records)
         while batch := list(islice(records, BATCH)):
             self.db.executemany(insert, batch)
+        self.db.commit()
+
+    def append(self, part: Path, lines: int) -> None:
+        """Insert the records of another store, read from a later part of the export that starts after ``lines``."""
+        self.db.execute("ATTACH DATABASE ? AS part", (str(part),))
+        values = ", ".join("line + ?" if column == "line" else column for column in RECORD_COLUMNS)
+        self.db.execute(f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) SELECT {values} FROM part.records ORDER BY rec", (lines,))
+        self.db.commit()
+        self.db.execute("DETACH DATABASE part")
+
+    def index(self) -> None:
+        """Index the records for grouping by account and by person (once all are in)."""
         if (self.db.execute("SELECT MAX(rec) FROM records").fetchone()[0] or 0) >= MAX_RECORDS:
             raise ExportRejected(f"the export holds more than {MAX_RECORDS:,} person records", hint="Split the export.")
         self.db.execute("CREATE INDEX records_account ON records (account_id, role, person_id)")
@@ -49,6 +72,7 @@ class Store:
         self.db.commit()
 
     def close(self) -> None:
-        """Close the database and delete its file."""
+        """Close the database, and delete its file if it is a temporary one."""
         self.db.close()
-        self.path.unlink(missing_ok=True)
+        if self._temporary:
+            self.path.unlink(missing_ok=True)

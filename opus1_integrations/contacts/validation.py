@@ -10,14 +10,18 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
 from importlib import resources
+from itertools import islice
 from pathlib import Path
-
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING
 
 from .model import Problem
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 SCHEMA_NAME = "opus1-accounts.schema.json"
 MAX_PROBLEMS = 20
@@ -64,12 +68,19 @@ class ProblemLog:
         if len(self.first) < MAX_PROBLEMS:
             self.first.append(Problem(line, path, message, row))
 
+    def extend(self, first: Iterable[Problem], total: int) -> None:
+        """Record ``total`` problems of a later part of the export, of which ``first`` are the first ones."""
+        self.first.extend(islice(first, MAX_PROBLEMS - len(self.first)))
+        self.total += total
+
     def __bool__(self) -> bool:
         return self.total > 0
 
 
 @cache
 def _validators() -> dict[str, Draft202012Validator]:
+    from jsonschema import Draft202012Validator  # on first need: exports that pass the fast check never need it
+
     schema = load_schema()
     checker = Draft202012Validator.FORMAT_CHECKER
 
@@ -106,8 +117,7 @@ def _fast_timestamp(value: object) -> bool:
     return True
 
 
-def _optional_text(value: object) -> bool:
-    return value is None or type(value) is str
+_OPTIONAL_TEXT = frozenset({str, type(None)})  # the exact types of an "optional_text" (one set lookup, no call)
 
 
 def _fast_head(account: dict) -> bool:
@@ -130,13 +140,13 @@ def _fast_person(person: object, student: bool) -> bool:
         and person_id != ""
         and type(person["first_name"]) is str
         and type(person["last_name"]) is str
-        and _optional_text(person.get("email"))
-        and _optional_text(person.get("phone"))
+        and type(person.get("email")) in _OPTIONAL_TEXT
+        and type(person.get("phone")) in _OPTIONAL_TEXT
     ):
         return False
     if not student:
         return True
-    if type(person["is_child"]) is not bool or not _optional_text(person.get("birth_date")):
+    if type(person["is_child"]) is not bool or type(person.get("birth_date")) not in _OPTIONAL_TEXT:
         return False
     enrollments = person.get("enrollments")
     if enrollments is None:
@@ -150,8 +160,8 @@ def _fast_person(person: object, student: bool) -> bool:
         if not (
             type(program) is str
             and program != ""
-            and _optional_text(enrollment.get("teacher"))
-            and _optional_text(enrollment.get("term"))
+            and type(enrollment.get("teacher")) in _OPTIONAL_TEXT
+            and type(enrollment.get("term")) in _OPTIONAL_TEXT
         ):
             return False
     return True
@@ -186,15 +196,21 @@ def check_csv_row(head: dict, person: dict, role: str) -> list[tuple[str, str]]:
 
 def check_records(db: sqlite3.Connection, problems: ProblemLog, csv_rows: bool) -> None:
     """Checks across records once the export is loaded: duplicates, and CSV rows of one account that disagree."""
+    # Each query finds the few groups at fault on the index alone, then reads their records.
     for account_id, person_id, role, n, line, row in db.execute(
         "SELECT account_id, person_id, role, COUNT(*), MIN(line), MIN(row) FROM records"
-        " GROUP BY account_id, role, person_id HAVING COUNT(*) > 1"
+        " WHERE (account_id, role, person_id) IN"
+        " (SELECT account_id, role, person_id FROM records GROUP BY account_id, role, person_id HAVING COUNT(*) > 1)"
+        " GROUP BY account_id, role, person_id"
     ):
         what = "account manager" if role == 0 else "student"
         problems.add(line, "person_id", f"person {person_id} is listed {n} times as {what} of account {account_id}", row)
     if not csv_rows:
+        # A JSON account gives one account manager record, so an account on several lines has several of them.
         for account_id, lines in db.execute(
-            "SELECT account_id, group_concat(DISTINCT line) FROM records GROUP BY account_id HAVING COUNT(DISTINCT line) > 1"
+            "SELECT account_id, group_concat(DISTINCT line) FROM records"
+            " WHERE account_id IN (SELECT account_id FROM records WHERE role = 0 GROUP BY account_id HAVING COUNT(*) > 1)"
+            " GROUP BY account_id HAVING COUNT(DISTINCT line) > 1"
         ):
             first = int(lines.split(",")[0])
             problems.add(first, "account_id", f"account {account_id} appears on several lines ({lines.replace(',', ', ')})")
