@@ -83,17 +83,39 @@ class SandboxProcess:
 
 
 # Runs the command as its grandchild and reports its rusage: Linux carries a process's peak RSS across exec, so a
-# child started straight from this (large) process would report this process's peak as its own.
-_LAUNCHER = """import json, os, subprocess, sys, time
+# child started straight from this (large) process would report this process's peak as its own. rusage gives the
+# peak of the largest process only; a large export is read with a worker process beside the main one, so the
+# launcher also samples the RSS of the whole process tree every 20 ms and reports the larger of the two peaks.
+_LAUNCHER = """import json, os, subprocess, sys, threading, time
+def tree_mb(pid):
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as status:
+                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as children:
+                    todo += map(int, children.read().split())
+        except (OSError, StopIteration):
+            pass
+    return total / 1024
 start = time.perf_counter()
-_, status, usage = os.wait4(subprocess.Popen(sys.argv[2:]).pid, 0)
+pid, done, tree = subprocess.Popen(sys.argv[2:]).pid, threading.Event(), [0.0]
+def sample():
+    while not done.wait(0.02):
+        tree[0] = max(tree[0], tree_mb(pid))
+threading.Thread(target=sample, daemon=True).start()
+_, status, usage = os.wait4(pid, 0)
+done.set()
 with open(sys.argv[1], "w") as out:
-    json.dump([time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024], out)
+    json.dump([time.perf_counter() - start, usage.ru_utime + usage.ru_stime, max(usage.ru_maxrss / 1024, tree[0])], out)
 sys.exit(os.waitstatus_to_exitcode(status))"""
 
 
 def timed_child(args: list[str], env: dict | None = None) -> tuple[float, float, float, str, int]:
-    """Run a command; return (wall seconds, CPU seconds, peak RSS in MB of that process, stdout, exit code)."""
+    """Run a command; return (wall seconds, CPU seconds of it and its children, peak RSS in MB of its process tree,
+    stdout, exit code)."""
     with tempfile.TemporaryDirectory() as tmp:
         usage, out, err = Path(tmp, "usage"), Path(tmp, "out"), Path(tmp, "err")
         with out.open("w") as stdout, err.open("w") as stderr:
