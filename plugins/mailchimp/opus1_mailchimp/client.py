@@ -13,6 +13,8 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import requests
@@ -135,6 +137,8 @@ class PinnedApiClient(ApiClient):
         self._count_lock = threading.Lock()
         self.requests = 0
         self.writes = 0
+        self.server_time: datetime | None = None
+        self.last_write_time: datetime | None = None
 
     def request(self, method, url, query_params=None, headers=None, body=None):
         """Send one request through the pooled session, only ever to the pinned host."""
@@ -151,7 +155,19 @@ class PinnedApiClient(ApiClient):
             )
         if response.status_code >= 400 and not response.content:
             raise EmptyErrorResponse(response.status_code)
+        self._note_time(response, write=method not in ("GET", "HEAD", "OPTIONS"))
         return response
+
+    def _note_time(self, response: requests.Response, write: bool) -> None:
+        """Keep Mailchimp's clock (the ``Date`` header, to the second) of the latest answer and of the latest write."""
+        try:
+            when = parsedate_to_datetime(response.headers["Date"]).astimezone(timezone.utc)
+        except (KeyError, TypeError, ValueError):
+            return
+        with self._count_lock:
+            self.server_time = max(filter(None, (self.server_time, when)))
+            if write:
+                self.last_write_time = max(filter(None, (self.last_write_time, when)))
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -223,6 +239,16 @@ class Mailchimp:
     def writes(self) -> int:
         """How many of them were writes (POST, PUT, PATCH, DELETE)."""
         return self.api.writes
+
+    @property
+    def server_time(self) -> datetime | None:
+        """Mailchimp's time of its latest answer (None before any, or without a ``Date`` header)."""
+        return self.api.server_time
+
+    @property
+    def last_write_time(self) -> datetime | None:
+        """Mailchimp's time of its answer to this client's latest write, if any."""
+        return self.api.last_write_time
 
     def close(self) -> None:
         """Release the connections; calls still retrying (in other threads) give up after their current attempt."""

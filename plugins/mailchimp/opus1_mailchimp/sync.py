@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -75,7 +75,7 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
         }
         run.counts = counts
         if not failures and not counts["failed"]:
-            ledger.save_last_sync(audience.fingerprint, settings_digest(settings), _this_second(), counts)
+            ledger.save_last_sync(audience.fingerprint, settings_digest(settings), _quiet_since(mc), counts)
         if failures:
             raise OperationFailed(f"{len(failures)} request(s) to Mailchimp failed: {failures[0]}",
                                   hint="the contacts that were not sent are retried by the next run")
@@ -185,10 +185,14 @@ def settings_digest(settings: dict) -> str:
     return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
 
 
-def _this_second() -> str:
-    """Now, to the second, as Mailchimp stamps ``last_changed``: any change from this second on counts, ours included
-    (then the next run is a full one that finds nothing to send, which is only slower)."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+def _quiet_since(mc) -> str:
+    """The second from which on a change in the audience is not this run's, by Mailchimp's clock (its ``Date``
+    header, so an error of our own clock does not matter): the second after our last write, else the time of its
+    latest answer; our clock if Mailchimp sent no date. Mailchimp stamps ``last_changed`` to the second, so a change
+    made by someone else in the very second of our last write is taken for ours."""
+    if mc.last_write_time is not None:
+        return (mc.last_write_time + timedelta(seconds=1)).isoformat()
+    return (mc.server_time or datetime.now(timezone.utc).replace(microsecond=0)).isoformat()
 
 
 def _nothing_changed(mc, ledger: Ledger, audience, settings: dict) -> dict | None:
