@@ -19,16 +19,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__, fleet, runlog, schedule, state
+from . import __version__, clock, fleet, runlog, schedule, state
 from . import settings as settings_store
 from .configure_command import ConfigureGroup
 from .contacts.cli import contacts_app
 from .errors import Opus1Error, UsageError
 from .host import Host
-from .outcomes import SyncOptions
+from .hookdata import SyncOptions
 from .output import emit_json, people
 from .plugins import Plugins
-from .settings import scrub
+from .redaction import scrub
 
 DEBUG_ENV = "OPUS1_INT_DEBUG"
 EXIT_INTERRUPTED = 130
@@ -210,7 +210,7 @@ def make_cli(plugins: Plugins | None = None) -> click.Group:
         stop, wake = threading.Event(), threading.Event()
 
         def log(line: str) -> None:
-            sys.stderr.write(f"{schedule.iso(schedule.utcnow())} {line}\n")
+            sys.stderr.write(f"{clock.iso(clock.utcnow())} {line}\n")
             sys.stderr.flush()
 
         log(f"schedule: started (pid {os.getpid()}, {jobs} at a time); SIGTERM or Ctrl-C stops it after the "
@@ -231,7 +231,7 @@ def make_cli(plugins: Plugins | None = None) -> click.Group:
     ) -> None:
         """Show when each configured business is next due, and when it last synced."""
         db = get_host().db
-        now = schedule.utcnow()
+        now = clock.utcnow()
         rows = [
             schedule.status(db, b, i, now).as_dict()
             for b, i in schedule.configured(db, integration, enabled_only=False)
@@ -446,14 +446,14 @@ def _since(text: str) -> str:
     """``runs --since``: an age (``90m``, ``24h``, ``7d``) or an ISO 8601 date or time, as stored text in UTC."""
     match = _AGE.fullmatch(text.strip())
     if match:
-        moment = schedule.utcnow() - timedelta(**{_AGE_UNITS[match[2]]: float(match[1])})
+        moment = clock.utcnow() - timedelta(**{_AGE_UNITS[match[2]]: float(match[1])})
     else:
         try:
-            moment = schedule.parse(text.strip())
+            moment = clock.parse(text.strip())
         except ValueError:
             raise typer.BadParameter(f"{text!r} is neither a time like 2026-11-20T08:00:00+00:00 nor an age like "
                                      "24h", param_hint="'--since'") from None
-    return schedule.iso(moment)
+    return clock.iso(moment)
 
 
 def _counts_text(counts: dict) -> str:

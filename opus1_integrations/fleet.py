@@ -1,7 +1,7 @@
 """Many businesses at once (the fleet): the one-shot ``sync INTEGRATION --all`` and the long-running ``schedule run`` loop.
 
 Each business is synced in a worker thread of a bounded pool, with its own SQLite connection and its own ``Host``;
-one failing business never stops the others. Every sync runs under the business lock (``runlog.business_lock``)
+one failing business never stops the others. Every sync runs under the business lock (``locks.business_lock``)
 and re-checks, once it holds the lock, that the business is still due: another process may just have synced it.
 
 Stopping: the caller passes a ``stop`` event (set by its signal handler). Once it is set no new sync starts, and the
@@ -23,12 +23,13 @@ from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import runlog, schedule, state
+from . import locks, runlog, schedule, state
+from .clock import iso, utcnow
 from .errors import Opus1Error
 from .host import Host
-from .outcomes import SyncOptions
+from .hookdata import SyncOptions
 from .plugins import Plugins
-from .settings import scrub
+from .redaction import scrub
 
 OK, FAILED, SKIPPED_NOT_DUE, SKIPPED_LOCKED, INTERRUPTED = (
     "ok", "failed", "skipped_not_due", "skipped_locked", "interrupted")
@@ -83,7 +84,7 @@ def sync_business(
     wait: bool = False,
     dry_run: bool = False,
     stop: threading.Event | None = None,
-    clock: Clock = schedule.utcnow,
+    clock: Clock = utcnow,
 ) -> Outcome:
     """Sync one business if it is due (always with ``force``); never raises for the business's own failures.
 
@@ -103,7 +104,7 @@ def _sync_business(db, plugins, integration, business, force, wait, dry_run, sto
 
     def next_due() -> str | None:
         current = schedule.status(db, business, integration, clock())
-        return schedule.iso(current.due_at) if current else None
+        return iso(current.due_at) if current else None
 
     def check() -> None:  # under the lock, before the run is opened
         if stop is not None and stop.is_set():
@@ -118,7 +119,7 @@ def _sync_business(db, plugins, integration, business, force, wait, dry_run, sto
     if not force:
         current = schedule.status(db, business, integration, clock())
         if current is not None and not current.due:
-            return outcome(SKIPPED_NOT_DUE, due_at=schedule.iso(current.due_at))
+            return outcome(SKIPPED_NOT_DUE, due_at=iso(current.due_at))
     before = db.execute("select coalesce(max(id), 0) from runs").fetchone()[0]
     try:
         result = Host(plugins, db).sync(
@@ -126,10 +127,10 @@ def _sync_business(db, plugins, integration, business, force, wait, dry_run, sto
             show_progress=False, wait=wait, stop=stop, check=check,
         )
     except schedule.NotDue as exc:
-        return outcome(SKIPPED_NOT_DUE, due_at=schedule.iso(exc.schedule.due_at))
+        return outcome(SKIPPED_NOT_DUE, due_at=iso(exc.schedule.due_at))
     except _Stopping:
         return outcome(INTERRUPTED, error="not started: stopping")
-    except runlog.Locked as exc:
+    except locks.Locked as exc:
         if stop is not None and stop.is_set():
             return outcome(INTERRUPTED, error="not started: stopping")
         return outcome(SKIPPED_LOCKED, error="in progress elsewhere: " + exc.message, due_at=next_due())
@@ -171,7 +172,7 @@ def sync_all(
     dry_run: bool = False,
     jobs: int = DEFAULT_JOBS,
     stop: threading.Event | None = None,
-    clock: Clock = schedule.utcnow,
+    clock: Clock = utcnow,
     on_outcome: Callable[[Outcome], None] = lambda outcome: None,
     log: Callable[[str], None] = lambda line: None,
 ) -> list[Outcome]:
@@ -238,7 +239,7 @@ def run_schedule(
     retry_after: float = 3600.0,
     stop: threading.Event,
     wake: threading.Event | None = None,
-    clock: Clock = schedule.utcnow,
+    clock: Clock = utcnow,
     log: Callable[[str], None] = lambda line: None,
     on_outcome: Callable[[Outcome], None] = lambda outcome: None,
 ) -> None:

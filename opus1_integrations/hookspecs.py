@@ -61,7 +61,7 @@ def validate(context, settings):
 
     :param context: the ``Context`` of this business and integration.
     :param settings: the saved settings, valid against ``settings_schema``, secrets resolved.
-    :return: a list of ``opus1_integrations.outcomes.Check``, each failing one with a hint.
+    :return: a list of ``opus1_integrations.api.Check``, each failing one with a hint.
     :raises OperationFailed: the service could not be reached at all.
     """
 
@@ -76,7 +76,7 @@ def sync(context, settings, audience, run, options):
         (a malformed export raises ``ExportRejected`` then: touch it before sending anything); its
         ``fingerprint`` (the export's SHA-256) is known without reading it.
     :param run: the ``opus1_integrations.runlog.Run`` to record each item's outcome in.
-    :param options: ``opus1_integrations.outcomes.SyncOptions`` (dry run, plan file, force).
+    :param options: ``opus1_integrations.api.SyncOptions`` (dry run, plan file, force).
     :return: a dict of counts for the run summary (created, updated, unchanged, failed, ...).
     :raises SettingsInvalid: credentials were rejected.
     :raises OperationFailed: the run could not finish; items already recorded are kept.
@@ -89,7 +89,7 @@ def diagnose(context, settings):
 
     :param context: the ``Context`` of this business and integration.
     :param settings: the saved settings, secrets resolved.
-    :return: a list of ``opus1_integrations.outcomes.Finding``.
+    :return: a list of ``opus1_integrations.api.Finding``.
     :raises: nothing; report an unreachable service as a finding.
     """
 

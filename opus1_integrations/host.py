@@ -16,8 +16,9 @@ from . import settings as settings_store
 from .context import Context
 from .contacts import LazyAudience, load_audience
 from .errors import ExportRejected, Opus1Error, OperationFailed, PluginBroken, SettingsInvalid
-from .outcomes import Check, Finding, SyncOptions
+from .hookdata import Check, Finding, SyncOptions
 from .plugins import Plugins
+from .redaction import scrub
 
 STALE_AFTER = timedelta(hours=48)
 
@@ -52,7 +53,7 @@ class Host:
             raise
         except Exception as exc:
             raise PluginBroken(
-                settings_store.scrub(f"the {name!r} plugin failed in {hook}: {type(exc).__name__}: {exc}"),
+                scrub(f"the {name!r} plugin failed in {hook}: {type(exc).__name__}: {exc}"),
                 hint="report it to the plugin's authors; OPUS1_INT_DEBUG=1 shows the traceback",
             ) from exc
 
@@ -175,7 +176,7 @@ class Host:
                 ) or {}
                 if not options.dry_run:
                     run.export_fingerprint = audience.fingerprint
-        return SyncResult(business, name, run.id, runlog.OK, options.dry_run, run.counts)
+        return SyncResult(business, name, run.id, runlog.RunStatus.OK, options.dry_run, run.counts)
 
     def diagnose(self, name: str, business: str, *, now: datetime | None = None) -> list[Finding]:
         """Every problem of one integration for one business, each with how to fix it."""
@@ -202,13 +203,13 @@ class Host:
                             f"run `opus1-int sync {name} --business {business}`")]
         findings = []
         last = runs[0]
-        if last["status"] in (runlog.FAILED, runlog.INTERRUPTED):
+        if last["status"] in (runlog.RunStatus.FAILED, runlog.RunStatus.INTERRUPTED):
             findings.append(
                 Finding("error", f"last_run_{last['status']}",
                         f"the last sync (run {last['id']}, {last['started_at']}) {last['status']}: {last['error']}",
                         "fix the cause above and run the sync again; it resumes where it stopped")
             )
-        ok_runs = [r for r in runs if r["status"] == runlog.OK]
+        ok_runs = [r for r in runs if r["status"] == runlog.RunStatus.OK]
         if ok_runs:
             last_ok = datetime.fromisoformat(ok_runs[0]["finished_at"])
             stale_after = max(STALE_AFTER, 2 * timedelta(hours=schedule.interval_hours(self.db, business, name)))
@@ -226,7 +227,7 @@ class Host:
                     Finding("error", item["error_code"] or "item_failed", f"{item['key']}: {item['message']}",
                             item["hint"] or "fix the contact in opus1; failed contacts are retried next run")
                 )
-        elif last["status"] not in (runlog.FAILED, runlog.INTERRUPTED):
+        elif last["status"] not in (runlog.RunStatus.FAILED, runlog.RunStatus.INTERRUPTED):
             findings.append(Finding("warning", "never_synced", f"{name} has no successful sync yet", None))
         return findings
 
@@ -267,7 +268,7 @@ class Host:
         """Compare a random sample of the contacts the last successful runs synced with their live records."""
         _, resolved = self.saved_settings(name, business)
         ok_runs = [
-            r for r in runlog.list_runs(self.db, business=business, integration=name, status=runlog.OK, limit=50)
+            r for r in runlog.list_runs(self.db, business=business, integration=name, status=runlog.RunStatus.OK, limit=50)
             if not r["dry_run"]
         ]
         if not ok_runs:

@@ -1,25 +1,72 @@
-"""The run log: one row per sync run, one row per item outcome, and a lock per business and integration."""
+"""The run log: one row per sync run with its status and counts, one row per item (contact) with its outcome."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from urllib.parse import quote
+from enum import StrEnum
 
 import sqlite_utils
 
-from .errors import OperationFailed
-from .settings import now, scrub
-from .state import home
+from .clock import now
+from .locks import business_lock, lock_is_free
+from .redaction import scrub
 
-RUNNING, OK, FAILED, INTERRUPTED = "running", "ok", "failed", "interrupted"
 _FLUSH_EVERY = 1000
+
+
+class RunStatus(StrEnum):
+    """The status of a run in the run log."""
+
+    RUNNING = "running"
+    """In progress (a run whose process is gone shows as ``interrupted``)."""
+    OK = "ok"
+    """Finished: every item is in line or was left alone on purpose."""
+    PARTIAL = "partial"
+    """Finished, but the service refused some items (recorded as ``failed``; retried by the next run)."""
+    FAILED = "failed"
+    """Stopped by an error before it finished; the next run resumes the work."""
+    INTERRUPTED = "interrupted"
+    """Stopped by a signal or a killed process; the next run resumes the work."""
+
+
+#: The statuses of a run that finished (the schedule counts them as the business's last sync).
+FINISHED = (RunStatus.OK, RunStatus.PARTIAL)
+
+
+class ItemOutcome(StrEnum):
+    """What a sync did to one item (a contact key), as recorded with ``Run.record``; a dry run records what it
+    would have done, with the same names."""
+
+    CREATED = "created"
+    """Added to the service."""
+    UPDATED = "updated"
+    """Already there; its fields or tags were brought in line."""
+    UNCHANGED = "unchanged"
+    """Already there and in line: nothing sent."""
+    EMAIL_CHANGED = "email_changed"
+    """The person's earlier entry got the new address (no duplicate was created)."""
+    LEFT_ALONE = "left_alone"
+    """Not touched on purpose (e.g. the person unsubscribed in the service); the message says why."""
+    ARCHIVED = "archived"
+    """No longer a client: archived in the service (kept there, inactive)."""
+    REMOVED = "removed"
+    """No longer a client: deleted from the service."""
+    LEAVER_TAGGED = "leaver_tagged"
+    """No longer a client: tagged as a leaver in the service."""
+    LEAVER_KEPT = "leaver_kept"
+    """No longer a client: kept as it is in the service (the studio's leaver policy)."""
+    LEAVER_GONE = "leaver_gone"
+    """No longer a client, and already gone from the service."""
+    FAILED = "failed"
+    """The service refused it, or it could not be sent; needs a message, and is retried by the next run."""
+
+
+#: The outcomes after which the item is in the service as opus1 has it (``verify`` samples these).
+IN_LINE = (ItemOutcome.CREATED, ItemOutcome.UPDATED, ItemOutcome.UNCHANGED, ItemOutcome.EMAIL_CHANGED)
 
 
 class Run:
@@ -38,15 +85,23 @@ class Run:
     def record(
         self,
         key: str,
-        outcome: str,
+        outcome: ItemOutcome | str,
         *,
         error_code: str | None = None,
         message: str | None = None,
         hint: str | None = None,
     ) -> None:
-        """Record what happened to one item (a contact key or a person id); secrets are scrubbed from the text."""
+        """Record what happened to one item (a contact key); secrets are scrubbed from the texts.
+
+        ``outcome`` is an ``ItemOutcome`` (or its value); a ``failed`` item needs a ``message`` saying why, which
+        ``diagnose`` and ``check`` show with the ``hint``. Raises ``ValueError`` for anything else (a plugin bug).
+        """
+        outcome = ItemOutcome(outcome)
+        if outcome is ItemOutcome.FAILED and not message:
+            raise ValueError(f"a failed item needs a message saying why ({key!r})")
         self._pending.append(
-            (self.id, key, outcome, error_code, scrub(message) if message else message, scrub(hint) if hint else hint)
+            (self.id, key, outcome.value, error_code, scrub(message) if message else message,
+             scrub(hint) if hint else hint)
         )
         if len(self._pending) >= _FLUSH_EVERY:
             self.flush()
@@ -61,79 +116,19 @@ class Run:
                 )
             self._pending = []
 
-    def finish(self, status: str, counts: dict | None = None, error: str | None = None) -> None:
+    def finish(self, status: RunStatus, counts: dict | None = None, error: str | None = None) -> None:
         """Close the run with its final status and counts; secrets are scrubbed from the error."""
         self.flush()
         self.db["runs"].update(
             self.id,
             {
-                "status": status,
+                "status": status.value,
                 "finished_at": now(),
                 "counts": json.dumps(counts or {}),
                 "error": scrub(error) if error else error,
-                "export_fingerprint": self.export_fingerprint if status == OK else None,
+                "export_fingerprint": self.export_fingerprint if status in FINISHED else None,
             },
         )
-
-
-def lock_path(business: str, integration: str) -> Path:
-    """The lock file guarding one business's runs of one integration."""
-    return home() / "locks" / f"{quote(business, safe='')}.{quote(integration, safe='')}.lock"
-
-
-class Locked(OperationFailed):
-    """Another process holds the business's lock for this integration (exit 1)."""
-
-
-_WAIT_POLL = 0.05
-
-
-@contextmanager
-def business_lock(
-    business: str, integration: str, *, wait: bool = False, stop: threading.Event | None = None
-) -> Iterator[None]:
-    """Hold the business's lock; released when the block ends or the process dies (the kernel drops a dead
-    process's ``flock``, so a killed run never leaves a stale lock).
-
-    When another process holds it: raise ``Locked`` at once, or with ``wait`` poll until it is free. A waiter
-    gives up with ``Locked`` when ``stop`` is set (a stopping scheduler must not start new runs).
-    """
-    path = lock_path(business, integration)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if not wait or (stop is not None and stop.is_set()):
-                    raise Locked(
-                        f"another {integration} run for business {business!r} is in progress",
-                        hint="wait for it to finish; `opus1-int runs` shows it; `sync --wait` waits for it",
-                    ) from None
-            # Polling, not a blocking flock: a waiting worker thread must notice ``stop``.
-            if stop is not None:
-                stop.wait(_WAIT_POLL)
-            else:
-                time.sleep(_WAIT_POLL)
-        yield
-    finally:
-        os.close(fd)
-
-
-def _lock_is_free(business: str, integration: str) -> bool:
-    path = lock_path(business, integration)
-    if not path.exists():
-        return True
-    fd = os.open(path, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
-    return True
 
 
 @contextmanager
@@ -164,7 +159,7 @@ def running(
                 "business": business,
                 "integration": integration,
                 "started_at": now(),
-                "status": RUNNING,
+                "status": RunStatus.RUNNING.value,
                 "dry_run": int(dry_run),
                 "counts": "{}",
                 "pid": os.getpid(),
@@ -174,13 +169,13 @@ def running(
         try:
             yield run
         except KeyboardInterrupt:
-            run.finish(INTERRUPTED, run.counts, "interrupted")
+            run.finish(RunStatus.INTERRUPTED, run.counts, "interrupted")
             raise
         except BaseException as exc:
-            run.finish(FAILED, run.counts, getattr(exc, "message", None) or f"{type(exc).__name__}")
+            run.finish(RunStatus.FAILED, run.counts, getattr(exc, "message", None) or f"{type(exc).__name__}")
             raise
         else:
-            run.finish(OK, run.counts)
+            run.finish(RunStatus.OK, run.counts)
 
 
 def mark_interrupted(db: sqlite_utils.Database, business: str, integration: str) -> None:
@@ -188,7 +183,8 @@ def mark_interrupted(db: sqlite_utils.Database, business: str, integration: str)
     db.execute(
         "update runs set status = ?, finished_at = coalesce(finished_at, ?), error = coalesce(error, ?) "
         "where business = ? and integration = ? and status = ?",
-        [INTERRUPTED, now(), "the process stopped before the run finished", business, integration, RUNNING],
+        [RunStatus.INTERRUPTED.value, now(), "the process stopped before the run finished", business, integration,
+         RunStatus.RUNNING.value],
     )
     db.conn.commit()
 
@@ -196,12 +192,12 @@ def mark_interrupted(db: sqlite_utils.Database, business: str, integration: str)
 def mark_stopped(db: sqlite_utils.Database, pid: int) -> list[int]:
     """Mark this process's runs still ``running`` as ``interrupted`` (a hard stop, before the process exits
     without waiting for them); returns their ids."""
-    ids = [r[0] for r in db.execute("select id from runs where status = ? and pid = ?", [RUNNING, pid]).fetchall()]
+    ids = [r[0] for r in db.execute("select id from runs where status = ? and pid = ?", [RunStatus.RUNNING.value, pid]).fetchall()]
     if ids:
         db.execute(
             "update runs set status = ?, finished_at = coalesce(finished_at, ?), error = coalesce(error, ?) "
             "where status = ? and pid = ?",
-            [INTERRUPTED, now(), "interrupted", RUNNING, pid],
+            [RunStatus.INTERRUPTED.value, now(), "interrupted", RunStatus.RUNNING.value, pid],
         )
         db.conn.commit()
     return ids
@@ -235,8 +231,8 @@ def list_runs(
         row = dict(row)
         row["dry_run"] = bool(row["dry_run"])
         row["counts"] = json.loads(row["counts"] or "{}")
-        if row["status"] == RUNNING and _lock_is_free(row["business"], row["integration"]):
-            row["status"] = INTERRUPTED
+        if row["status"] == RunStatus.RUNNING and lock_is_free(row["business"], row["integration"]):
+            row["status"] = RunStatus.INTERRUPTED.value
         if status is None or row["status"] == status:
             rows.append(row)
         if len(rows) >= limit:

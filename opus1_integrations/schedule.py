@@ -8,10 +8,11 @@ the next scheduled sync retries or resumes them. Every function takes ``now`` so
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import sqlite_utils
 
+from .clock import iso, parse
 from .state import DEFAULT_INTERVAL_HOURS
 
 
@@ -53,22 +54,6 @@ class NotDue(Exception):
     def __init__(self, schedule: Schedule):
         super().__init__(f"not due until {iso(schedule.due_at)}")
         self.schedule = schedule
-
-
-def utcnow() -> datetime:
-    """The real clock (callers pass their own ``now`` in tests)."""
-    return datetime.now(timezone.utc)
-
-
-def iso(moment: datetime | None) -> str | None:
-    """A moment as stored and shown: ISO 8601 in UTC, to the second."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds") if moment else None
-
-
-def parse(text: str) -> datetime:
-    """A stored ISO 8601 time as an aware datetime (naive text is taken as UTC)."""
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def last_success(db: sqlite_utils.Database, business: str, integration: str) -> datetime | None:

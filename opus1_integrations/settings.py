@@ -5,24 +5,17 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 import sqlite_utils
 from jsonschema import Draft202012Validator
 
+from . import redaction
+from .clock import now
 from .errors import SettingsInvalid
+from .redaction import REDACTED
 
-REDACTED = "********"
 ENV_REF = "$env"
-_known_secrets: set[str] = set()
-
-
-def scrub(text: str) -> str:
-    """Remove every secret value this process has seen from a text before it is shown or stored."""
-    for secret in list(_known_secrets):  # a copy: other threads (`sync --all`) may add secrets meanwhile
-        text = text.replace(secret, REDACTED)
-    return text
 
 
 def secret_fields(schema: dict) -> set[str]:
@@ -76,8 +69,8 @@ def resolve_secrets(schema: dict, settings: dict) -> dict:
                     hint=f"export {var}=... in the environment that runs opus1-int",
                 )
             resolved[name] = os.environ[var]
-        if isinstance(resolved.get(name), str) and resolved[name]:
-            _known_secrets.add(resolved[name])
+        if isinstance(resolved.get(name), str):
+            redaction.remember(resolved[name])
     return resolved
 
 
@@ -140,11 +133,6 @@ def save(
         },
         pk=("business", "integration"),
     )
-
-
-def now() -> str:
-    """The current UTC time as ISO 8601 text, as stored in the database."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def env_reference(var: str) -> dict[str, Any]:

@@ -11,9 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from opus1_integrations.errors import OperationFailed, SettingsInvalid
-from opus1_integrations.hookspecs import hookimpl
-from opus1_integrations.outcomes import Check, Finding
+from opus1_integrations.api import Check, Finding, OperationFailed, SettingsInvalid, hookimpl
 
 FIELDS = ["email", "first_name", "last_name", "phone", "account_ids"]
 

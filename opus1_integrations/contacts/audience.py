@@ -46,6 +46,10 @@ class Audience:
         self.source = source
         self._lookups = False
 
+    def load(self) -> Audience:
+        """This audience (already loaded): the same call as ``LazyAudience.load``, so hooks need not tell them apart."""
+        return self
+
     def __enter__(self) -> Audience:
         return self
 

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from opus1_integrations.contacts.cli import SHOWN_PER_KIND, contacts_app
-from opus1_integrations.errors import ExportRejected
+from opus1_integrations.api import ExportRejected
 
 from .conftest import account, person, student, write_jsonl
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from opus1_integrations.contacts import load_audience, parallel
-from opus1_integrations.errors import ExportRejected, OperationFailed
+from opus1_integrations.api import ExportRejected, OperationFailed
 
 from .test_examples import _generator, _summary
 

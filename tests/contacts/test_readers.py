@@ -7,7 +7,7 @@ import json
 import pytest
 
 from opus1_integrations.contacts import Problem, load_audience
-from opus1_integrations.errors import ExportRejected
+from opus1_integrations.api import ExportRejected
 
 from .conftest import CSV_HEADER, account, csv_rows, person, student, write_csv, write_jsonl
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from opus1_integrations.hookspecs import hookimpl
+from opus1_integrations.api import hookimpl
 from opus1_integrations.plugins import Plugins
 from opus1_integrations.testing import Result
 

@@ -7,9 +7,7 @@ import json
 import pytest
 
 from opus1_integrations import __version__, runlog
-from opus1_integrations.errors import OperationFailed, SettingsInvalid
-from opus1_integrations.hookspecs import hookimpl
-from opus1_integrations.outcomes import Check
+from opus1_integrations.api import Check, OperationFailed, SettingsInvalid, hookimpl
 from opus1_integrations.state import open_db
 
 from .conftest import ACCOUNTS, Recorder, process_env, run_process

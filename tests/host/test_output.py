@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from opus1_integrations.hookspecs import hookimpl
-from opus1_integrations.outcomes import Check, Finding
+from opus1_integrations.api import Check, Finding, hookimpl
 
 from .conftest import Recorder
 

@@ -6,7 +6,7 @@ from importlib.metadata import entry_points
 
 import typer
 
-from opus1_integrations.hookspecs import hookimpl
+from opus1_integrations.api import hookimpl
 from opus1_integrations.plugins import ENTRY_POINT_GROUP
 
 from .conftest import Recorder, make_distribution, process_env, run_process
@@ -16,7 +16,7 @@ raise RuntimeError("opus1_broken_plugin cannot start: its settings file is missi
 """
 
 COPY_MODULE = """
-from opus1_integrations.hookspecs import hookimpl
+from opus1_integrations.api import hookimpl
 
 @hookimpl
 def settings_schema():

@@ -8,7 +8,7 @@ import signal
 import pytest
 
 from opus1_integrations import runlog
-from opus1_integrations.hookspecs import hookimpl
+from opus1_integrations.api import hookimpl
 from opus1_integrations.state import open_db
 
 from .conftest import CONTACT_KEYS, Recorder, make_distribution, process_env, start_process, wait_for
@@ -18,7 +18,7 @@ import os
 import time
 from pathlib import Path
 
-from opus1_integrations.hookspecs import hookimpl
+from opus1_integrations.api import hookimpl
 
 
 @hookimpl

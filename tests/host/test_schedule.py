@@ -11,10 +11,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlite_utils
 
-from opus1_integrations import fleet, runlog, schedule, state
+from opus1_integrations import clock, fleet, locks, schedule, state
 from opus1_integrations import settings as settings_store
-from opus1_integrations.errors import OperationFailed, SettingsInvalid
-from opus1_integrations.hookspecs import hookimpl
+from opus1_integrations.api import OperationFailed, SettingsInvalid, hookimpl
 
 from .conftest import Recorder
 
@@ -61,7 +60,7 @@ def set_last_ok(business: str, finished: datetime, integration: str = "thing") -
     """The controllable clock: move a business's successful runs back in time."""
     db = state.open_db()
     db.execute("update runs set finished_at = ?, started_at = ? where business = ? and integration = ? and status = 'ok'",
-               [schedule.iso(finished), schedule.iso(finished - timedelta(minutes=1)), business, integration])
+               [clock.iso(finished), clock.iso(finished - timedelta(minutes=1)), business, integration])
     db.conn.commit()
 
 
@@ -71,8 +70,8 @@ def by_business(result) -> dict[str, dict]:
 
 def insert_run(db, business, *, status="ok", finished: datetime | None, dry_run=False, integration="thing"):
     db["runs"].insert({"business": business, "integration": integration, "status": status, "dry_run": int(dry_run),
-                       "started_at": schedule.iso((finished or NOW) - timedelta(minutes=5)),
-                       "finished_at": schedule.iso(finished), "counts": "{}", "pid": 0})
+                       "started_at": clock.iso((finished or NOW) - timedelta(minutes=5)),
+                       "finished_at": clock.iso(finished), "counts": "{}", "pid": 0})
 
 
 def insert_business(db, business, *, enabled=True, hours=None, integration="thing"):
@@ -174,13 +173,13 @@ def test_sync_all_syncs_the_due_businesses_and_skips_the_others_with_their_due_t
     outcomes = by_business(result)
     assert sorted(outcomes) == ["a", "b", "c", "e"]  # d is disabled
     assert outcomes["a"]["outcome"] == "skipped_not_due"
-    assert outcomes["a"]["due_at"] == schedule.iso(now + timedelta(minutes=1))
+    assert outcomes["a"]["due_at"] == clock.iso(now + timedelta(minutes=1))
     assert outcomes["a"]["run_id"] is None
     assert outcomes["b"]["outcome"] == "ok" and outcomes["b"]["counts"] == {"created": 2}
     assert outcomes["c"]["outcome"] == "skipped_not_due"
     assert outcomes["e"]["outcome"] == "ok"
     assert syncing.businesses() == ["b", "e"]
-    assert f"a: not due until {schedule.iso(now + timedelta(minutes=1))}" in result.err
+    assert f"a: not due until {clock.iso(now + timedelta(minutes=1))}" in result.err
     assert "2 ok, 2 skipped not due" in result.err
 
     table = cli("sync", "thing", "--all")
@@ -302,7 +301,7 @@ def test_jobs_bounds_how_many_businesses_sync_at_once(add_plugin, cli, accounts)
 
 def test_a_business_locked_by_another_process_is_skipped(syncing, cli, accounts):
     configure(cli, accounts, "a", "b")
-    with runlog.business_lock("a", "thing"):  # another open file description: as another process's lock
+    with locks.business_lock("a", "thing"):  # another open file description: as another process's lock
         result = cli("sync", "thing", "--all", "--json")
     assert result.code == 0, result.err
     outcomes = by_business(result)
@@ -330,7 +329,7 @@ def test_wait_rechecks_that_the_business_is_due_once_it_holds_the_lock(syncing, 
     configure(cli, accounts, "a")
     outcome = {}
     stop = Watched()
-    with runlog.business_lock("a", "thing"):
+    with locks.business_lock("a", "thing"):
         worker = threading.Thread(target=lambda: outcome.update(
             result=fleet.sync_business(plugins, "thing", "a", wait=True, stop=stop)))
         worker.start()
@@ -352,7 +351,7 @@ def test_wait_for_one_business(syncing, cli, accounts):
     release = threading.Event()
 
     def holder():
-        with runlog.business_lock("a", "thing"):
+        with locks.business_lock("a", "thing"):
             held.set()
             release.wait(10)
 
@@ -410,7 +409,7 @@ def test_schedule_show_lists_every_business_with_its_due_time(syncing, cli, acco
     shown = {r["business"]: r for r in cli("schedule", "show", "--json").json()}
     assert sorted(shown) == ["a", "b", "c"]
     assert shown["a"]["due"] is False and shown["a"]["last_ok"] is not None
-    assert schedule.parse(shown["a"]["due_at"]) - schedule.parse(shown["a"]["last_ok"]) == timedelta(hours=24)
+    assert clock.parse(shown["a"]["due_at"]) - clock.parse(shown["a"]["last_ok"]) == timedelta(hours=24)
     assert (shown["b"]["due"], shown["b"]["due_at"], shown["b"]["interval_hours"]) == (True, None, 2.0)
     assert shown["c"]["enabled"] is False
     assert [r["business"] for r in cli("schedule", "show", "--business", "b", "--json").json()] == ["b"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from opus1_integrations import runlog, schedule
+from opus1_integrations import clock, locks, schedule
 from opus1_integrations.state import open_db
 
 from .conftest import OPUS1_INT, make_distribution, process_env
@@ -25,8 +25,7 @@ import os
 import time
 from pathlib import Path
 
-from opus1_integrations.errors import SettingsInvalid
-from opus1_integrations.hookspecs import hookimpl
+from opus1_integrations.api import SettingsInvalid, hookimpl
 
 
 @hookimpl
@@ -201,7 +200,7 @@ def test_a_lock_held_by_a_killed_process_is_recovered_by_the_next_run(lab, cli):
     killed.send_signal(signal.SIGKILL)
     assert lab.finish(killed) == -signal.SIGKILL
     lab.release("a")
-    assert runlog.lock_path("a", "thing").exists()  # the file stays; the kernel dropped the lock
+    assert locks.lock_path("a", "thing").exists()  # the file stays; the kernel dropped the lock
 
     result = cli("sync", "thing", "--all", "--json")
     assert result.code == 0, result.err
@@ -305,4 +304,4 @@ def test_sigterm_during_sync_all_finishes_the_running_syncs_and_exits_130(lab, c
     assert outcomes["b"]["outcome"] == outcomes["c"]["outcome"] == "interrupted"
     assert outcomes["b"]["error"] == "not started: stopping"
     assert [r["business"] for r in db_runs()] == ["a"]
-    assert schedule.status(open_db(), "b", "thing", schedule.utcnow()).due
+    assert schedule.status(open_db(), "b", "thing", clock.utcnow()).due

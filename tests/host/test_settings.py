@@ -8,8 +8,7 @@ import secrets
 import pytest
 
 from opus1_integrations import runlog
-from opus1_integrations.errors import OperationFailed, SettingsInvalid
-from opus1_integrations.hookspecs import hookimpl
+from opus1_integrations.api import OperationFailed, SettingsInvalid, hookimpl
 from opus1_integrations.settings import check_settings
 from opus1_integrations.state import open_db
 

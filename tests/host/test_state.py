@@ -8,7 +8,7 @@ import stat
 import sqlite_utils
 
 from opus1_integrations import state
-from opus1_integrations.hookspecs import hookimpl
+from opus1_integrations.api import hookimpl
 
 from .conftest import Recorder
 

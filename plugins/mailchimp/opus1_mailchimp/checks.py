@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opus1_integrations.outcomes import Check
+from opus1_integrations.api import Check
 
 from .client import ApiError, Mailchimp
 

@@ -27,7 +27,7 @@ from requests.adapters import HTTPAdapter
 from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_after_delay, stop_when_event_set,
                       wait_exponential_jitter)
 
-from opus1_integrations.errors import OperationFailed, SettingsInvalid
+from opus1_integrations.api import OperationFailed, SettingsInvalid
 
 API_KEY = re.compile(r"^[0-9a-f]{32}-(?P<dc>[a-z]{2}[0-9]{1,3})$")
 RETRY_STATUSES = {429, 500, 502, 503, 504}

@@ -2,33 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import os
 import shlex
 import tempfile
 from itertools import islice
 from pathlib import Path
 
-from opus1_integrations import runlog, state
-from opus1_integrations.cli import main as opus1_int
-from opus1_integrations.contacts import load_audience
-from opus1_integrations.output import people
+from rich.console import Console
+
+from opus1_integrations.api import load_audience, run_command
 
 from .sandbox import Sandbox
 
+HOME_ENV = "OPUS1_INT_HOME"
 KEY_ENV = "OPUS1_DEMO_MAILCHIMP_KEY"
 USERNAME = "studio_owner"
 
 
 def run_demo(contacts: Path, business: str) -> int:
     """Configure, validate, sync (twice), diagnose and check against a fresh sandbox; print a summary. Returns the exit code."""
-    console = people()
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
     contacts = contacts.resolve()
     with load_audience(contacts) as audience:
         sample = list(islice(audience.contacts(), 2))
         child = next((d for d in audience.decisions() if d.reason == "child"), None)
-    saved_env = {k: os.environ.get(k) for k in (state.HOME_ENV, KEY_ENV)}
+    saved_env = {k: os.environ.get(k) for k in (HOME_ENV, KEY_ENV)}
     with tempfile.TemporaryDirectory(prefix="opus1-demo-") as home, Sandbox(username=USERNAME) as sandbox:
-        os.environ[state.HOME_ENV] = home
+        os.environ[HOME_ENV] = home
         os.environ[KEY_ENV] = sandbox.api_key
         try:
             for contact, status in zip(sample, ("unsubscribed", "cleaned")):
@@ -51,7 +54,7 @@ def run_demo(contacts: Path, business: str) -> int:
                 steps.append(["check", "mailchimp", sample[0].email, "--business", business])
             for argv in steps:
                 console.print(f"\n[bold cyan]$ opus1-int {shlex.join(argv)}[/]")
-                code = opus1_int(argv)
+                code = run_command(argv)
                 if code not in (0, 1) or (code == 1 and argv[0] != "diagnose"):
                     console.print(f"[red]the demo stopped: that command exited {code}[/]")
                     return code
@@ -66,8 +69,10 @@ def run_demo(contacts: Path, business: str) -> int:
 
 
 def _summary(console, business: str) -> None:
-    db = state.open_db()
-    first, second = reversed(runlog.list_runs(db, business=business, integration="mailchimp", limit=2))
+    listing = io.StringIO()
+    with contextlib.redirect_stdout(listing):
+        run_command(["runs", "--business", business, "--integration", "mailchimp", "--limit", "2", "--json"])
+    first, second = reversed(json.loads(listing.getvalue()))
     c = first["counts"]
     console.rule("[bold]Summary[/]")
     console.print(

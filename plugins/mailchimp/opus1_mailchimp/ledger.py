@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from opus1_integrations.settings import now
+from opus1_integrations.api import now
 
 TABLE = "mailchimp_synced"
 LAST_SYNC = "mailchimp_last_sync"

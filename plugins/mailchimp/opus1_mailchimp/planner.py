@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from opus1_integrations.api import ItemOutcome
+
 from .ledger import Synced
 from .members import Member
 
-CREATE, UPDATE, UNCHANGED, LEFT_ALONE, EMAIL_CHANGE = "create", "update", "unchanged", "left_alone", "email_change"
-LEAVER_KEEP, LEAVER_TAG, LEAVER_ARCHIVE, LEAVER_GONE = "leaver_keep", "leaver_tag", "leaver_archive", "leaver_gone"
+#: What each planned action does to its member, by the outcome it records (a dry run records the same names).
+CREATED, UPDATED, UNCHANGED, LEFT_ALONE, EMAIL_CHANGED = (
+    ItemOutcome.CREATED, ItemOutcome.UPDATED, ItemOutcome.UNCHANGED, ItemOutcome.LEFT_ALONE, ItemOutcome.EMAIL_CHANGED)
+LEAVER_KEPT, LEAVER_TAGGED, ARCHIVED, LEAVER_GONE = (
+    ItemOutcome.LEAVER_KEPT, ItemOutcome.LEAVER_TAGGED, ItemOutcome.ARCHIVED, ItemOutcome.LEAVER_GONE)
+#: The actions that write to Mailchimp; the others only record.
+WRITES = frozenset({CREATED, UPDATED, EMAIL_CHANGED, LEAVER_TAGGED, ARCHIVED})
 
 
 @dataclass
@@ -18,7 +25,8 @@ class Action:
 
     key: str
     email: str
-    action: str
+    action: ItemOutcome
+    """The outcome this action records once sent (``created``, ``updated``, ...)."""
     reason: str
     merge_fields: dict = field(default_factory=dict)
     tags_add: frozenset[str] = frozenset()
@@ -31,7 +39,7 @@ class Action:
         """The action as one row of a plan file."""
         return {
             "email": self.email,
-            "action": self.action,
+            "action": self.action.value,
             "reason": self.reason,
             "merge_fields": self.merge_fields,
             "tags_add": sorted(self.tags_add),
@@ -95,12 +103,12 @@ def plan(contacts: Iterable, live: dict[str, Member], synced: dict[str, Synced],
                 continue
             if old is not None:
                 moved.add(old.key)
-                yield Action(**base, action=EMAIL_CHANGE, old_key=old.key, merge_fields=fields,
+                yield Action(**base, action=EMAIL_CHANGED, old_key=old.key, merge_fields=fields,
                              tags_add=tags - live[old.key].tags,
                              tags_remove=(old.managed_tags - tags) & live[old.key].tags,
                              reason=f"email changed from {old.email}; the member's address is updated")
             else:
-                yield Action(**base, action=CREATE, merge_fields=fields, tags_add=tags, reason="not in the audience yet")
+                yield Action(**base, action=CREATED, merge_fields=fields, tags_add=tags, reason="not in the audience yet")
             continue
         if member.status != "subscribed":
             yield Action(**base, action=LEFT_ALONE, reason=f"{member.status} in Mailchimp: never changed by opus1")
@@ -112,7 +120,7 @@ def plan(contacts: Iterable, live: dict[str, Member], synced: dict[str, Synced],
         if changed or add or remove:
             what = [f"{k} changed" for k in changed] + [f"tag {t} added" for t in sorted(add)]
             what += [f"tag {t} removed" for t in sorted(remove)]
-            yield Action(**base, action=UPDATE, merge_fields=changed, tags_add=add, tags_remove=remove,
+            yield Action(**base, action=UPDATED, merge_fields=changed, tags_add=add, tags_remove=remove,
                          reason=", ".join(what))
         else:
             yield Action(**base, action=UNCHANGED, reason="already up to date")
@@ -142,8 +150,8 @@ def _leaver(before: Synced, member: Member | None, policy: Policy) -> Action:
     if before.left or member.status != "subscribed":
         return Action(**base, action=LEFT_ALONE, reason=f"left opus1 earlier; {member.status} in Mailchimp")
     if policy.leaver_policy == "archive":
-        return Action(**base, action=LEAVER_ARCHIVE, reason="no longer a client in opus1: archived (leaver policy)")
+        return Action(**base, action=ARCHIVED, reason="no longer a client in opus1: archived (leaver policy)")
     if policy.leaver_policy == "tag":
-        return Action(**base, action=LEAVER_TAG, tags_add=frozenset({policy.leaver_tag}),
+        return Action(**base, action=LEAVER_TAGGED, tags_add=frozenset({policy.leaver_tag}),
                       reason=f"no longer a client in opus1: tagged {policy.leaver_tag} (leaver policy)")
-    return Action(**base, action=LEAVER_KEEP, reason="no longer a client in opus1: kept (leaver policy)")
+    return Action(**base, action=LEAVER_KEPT, reason="no longer a client in opus1: kept (leaver policy)")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from opus1_integrations.errors import SettingsInvalid
-from opus1_integrations.hookspecs import hookimpl
-from opus1_integrations.outcomes import Finding
+from opus1_integrations.api import Finding, SettingsInvalid, hookimpl
 
 from . import ledger
 from .checks import run_checks

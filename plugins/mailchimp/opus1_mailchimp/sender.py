@@ -13,16 +13,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 
-from opus1_integrations.errors import OperationFailed
+from opus1_integrations.api import ItemOutcome, OperationFailed
 
 from .client import ApiError, Mailchimp
-from .planner import CREATE, EMAIL_CHANGE, LEAVER_ARCHIVE, LEAVER_TAG, UPDATE, Action
+from .planner import ARCHIVED, UPDATED, Action
 
 BATCH_SUBSCRIBE_MAX = 500
 #: All that outcomes are read from; if Mailchimp ignored ``fields`` on a POST, the full answer holds these too.
 SUBSCRIBE_FIELDS = ["new_members.email_address", "errors", "total_created", "error_count"]
-OUTCOME = {CREATE: "created", UPDATE: "updated", EMAIL_CHANGE: "email_changed",
-           LEAVER_ARCHIVE: "archived", LEAVER_TAG: "leaver_tagged"}
 
 
 def subscriber_hash(email: str) -> str:
@@ -31,10 +29,10 @@ def subscriber_hash(email: str) -> str:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What happened to one member."""
+class Sent:
+    """What happened to one member when its action was sent."""
 
-    outcome: str
+    outcome: ItemOutcome
     error_code: str | None = None
     message: str | None = None
     hint: str | None = None
@@ -69,18 +67,18 @@ class Sender:
         self.failures: list[str] = []
 
     def create(self, actions: Iterable[Action], advance: Callable[[int], None] = lambda n: None,
-               settle: Callable[[list[Action], dict[str, Outcome]], None] = lambda chunk, outcomes: None,
-               ) -> dict[str, Outcome]:
+               settle: Callable[[list[Action], dict[str, Sent]], None] = lambda chunk, outcomes: None,
+               ) -> dict[str, Sent]:
         """Add new members with batch subscribe (500 a call, concurrent); existing members are never updated here.
 
         ``actions`` may be a generator (the plan as it is made): calls go out as soon as 500 members are ready.
         ``settle`` gets each call's members and outcomes in this thread, in order, while later calls are still on
         the wire, so recording them costs no extra time.
         """
-        outcomes: dict[str, Outcome] = {}
+        outcomes: dict[str, Sent] = {}
         in_flight: deque[tuple[list[Action], Future]] = deque()
 
-        def send(chunk: list[Action]) -> dict[str, Outcome]:
+        def send(chunk: list[Action]) -> dict[str, Sent]:
             body = {
                 "members": [
                     {"email_address": a.email, "status": self.initial_status, "merge_fields": a.merge_fields,
@@ -113,33 +111,33 @@ class Sender:
                 settle_first()
         return outcomes
 
-    def change_emails(self, actions: list[Action]) -> dict[str, Outcome]:
+    def change_emails(self, actions: list[Action]) -> dict[str, Sent]:
         """Give members their new address (rare: one direct PATCH each, before their tags are sent)."""
         outcomes = {}
         for a in actions:
             try:
                 self.mc.call(self.mc.lists.update_list_member, self.audience_id, subscriber_hash(a.old_key),
                              {"email_address": a.email, "merge_fields": a.merge_fields})
-                outcomes[a.key] = Outcome(OUTCOME[EMAIL_CHANGE], message=f"moved from {a.old_key}")
+                outcomes[a.key] = Sent(ItemOutcome.EMAIL_CHANGED, message=f"moved from {a.old_key}")
             except ApiError as exc:
                 if exc.status in (401, 403):
                     raise exc.to_host_error() from None
-                outcomes[a.key] = Outcome("failed", exc.title, f"could not change the address from {a.old_key}: {exc.detail}",
+                outcomes[a.key] = Sent(ItemOutcome.FAILED, exc.title, f"could not change the address from {a.old_key}: {exc.detail}",
                                           hint_for(exc.detail))
         return outcomes
 
-    def apply(self, actions: list[Action], done: dict[str, Outcome]) -> dict[str, Outcome]:
+    def apply(self, actions: list[Action], done: dict[str, Sent]) -> dict[str, Sent]:
         """Send merge-field changes, tags and leaver actions of existing members as one /batches job."""
         operations, owners = [], []
         for a in actions:
-            if done.get(a.key) and done[a.key].outcome == "failed":
+            if done.get(a.key) and done[a.key].outcome is ItemOutcome.FAILED:
                 continue
             target = subscriber_hash(a.email)
             member_path = f"/lists/{self.audience_id}/members/{target}"
-            if a.action == UPDATE and a.merge_fields:
+            if a.action == UPDATED and a.merge_fields:
                 operations.append({"method": "PATCH", "path": member_path, "body": json.dumps({"merge_fields": a.merge_fields})})
                 owners.append(a)
-            if a.action == LEAVER_ARCHIVE:
+            if a.action == ARCHIVED:
                 operations.append({"method": "DELETE", "path": member_path})
                 owners.append(a)
             if a.tags_add or a.tags_remove:
@@ -148,7 +146,7 @@ class Sender:
                 operations.append({"method": "POST", "path": member_path + "/tags",
                                    "body": json.dumps({"tags": tags, "is_syncing": True})})
                 owners.append(a)
-        outcomes = {a.key: done.get(a.key) or Outcome(OUTCOME[a.action]) for a in actions}
+        outcomes = {a.key: done.get(a.key) or Sent(a.action) for a in actions}
         if not operations:
             return outcomes
         for i, op in enumerate(operations):
@@ -162,13 +160,13 @@ class Sender:
         for i, a in enumerate(owners):
             result = results.get(str(i))
             if result is None:
-                outcomes[a.key] = Outcome("failed", "no_result", "Mailchimp's batch result did not include this change",
+                outcomes[a.key] = Sent(ItemOutcome.FAILED, "no_result", "Mailchimp's batch result did not include this change",
                                           "the next run tries again")
-            elif result["status_code"] == 405 and a.action == LEAVER_ARCHIVE:
-                outcomes[a.key] = Outcome("left_alone", message="Mailchimp cannot archive it in its current state")
+            elif result["status_code"] == 405 and a.action == ARCHIVED:
+                outcomes[a.key] = Sent(ItemOutcome.LEFT_ALONE, message="Mailchimp cannot archive it in its current state")
             elif result["status_code"] >= 400:
                 detail = _problem_detail(result.get("response"))
-                outcomes[a.key] = Outcome("failed", f"http_{result['status_code']}", detail, hint_for(detail))
+                outcomes[a.key] = Sent(ItemOutcome.FAILED, f"http_{result['status_code']}", detail, hint_for(detail))
         return outcomes
 
     def _run_batch(self, operations: list[dict]) -> dict[str, dict]:
@@ -186,29 +184,29 @@ class Sender:
             batch = self.mc.call(self.mc.batches.status, batch["id"])
         return _read_results(self.mc.download(batch["response_body_url"])) if batch.get("response_body_url") else {}
 
-    def _chunk_failed(self, chunk: list[Action], exc: ApiError) -> dict[str, Outcome]:
+    def _chunk_failed(self, chunk: list[Action], exc: ApiError) -> dict[str, Sent]:
         if exc.status in (401, 403):
             raise exc.to_host_error() from None
         self.failures.append(str(exc))
-        return {a.key: Outcome("failed", exc.title, f"the request failed: {exc}", "the next run tries again") for a in chunk}
+        return {a.key: Sent(ItemOutcome.FAILED, exc.title, f"the request failed: {exc}", "the next run tries again") for a in chunk}
 
 
-def _subscribe_outcomes(chunk: list[Action], answer: dict) -> dict[str, Outcome]:
+def _subscribe_outcomes(chunk: list[Action], answer: dict) -> dict[str, Sent]:
     created = {m["email_address"].strip().lower() for m in answer.get("new_members", [])}
     errors = {e["email_address"].strip().lower(): e for e in answer.get("errors", []) if e.get("email_address")}
     outcomes = {}
     for a in chunk:
         if a.key in created:
-            outcomes[a.key] = Outcome("created")
+            outcomes[a.key] = Sent(ItemOutcome.CREATED)
         elif a.key in errors:
             e = errors[a.key]
             if e.get("error_code") == "ERROR_CONTACT_EXISTS":
-                outcomes[a.key] = Outcome("unchanged", message="already a member (added by an earlier attempt)")
+                outcomes[a.key] = Sent(ItemOutcome.UNCHANGED, message="already a member (added by an earlier attempt)")
             else:
-                outcomes[a.key] = Outcome("failed", e.get("error_code") or "ERROR_GENERIC", e.get("error"),
+                outcomes[a.key] = Sent(ItemOutcome.FAILED, e.get("error_code") or "ERROR_GENERIC", e.get("error"),
                                           hint_for(e.get("error") or ""))
         else:
-            outcomes[a.key] = Outcome("failed", "unconfirmed", "Mailchimp did not confirm this member",
+            outcomes[a.key] = Sent(ItemOutcome.FAILED, "unconfirmed", "Mailchimp did not confirm this member",
                                       "the next run checks again")
     return outcomes
 

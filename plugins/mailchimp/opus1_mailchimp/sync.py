@@ -6,7 +6,7 @@ import csv
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -15,18 +15,22 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from opus1_integrations.errors import OperationFailed, UsageError
+from opus1_integrations.api import ItemOutcome, OperationFailed, UsageError
 
 from .checks import merge_tags
 from .client import ApiError
 from .connection import connect
 from .ledger import Ledger
 from .members import read_members
-from .planner import (CREATE, EMAIL_CHANGE, LEAVER_ARCHIVE, LEAVER_GONE, LEAVER_KEEP, LEAVER_TAG, LEFT_ALONE,
-                      UNCHANGED, UPDATE, Action, Policy, plan)
-from .sender import Outcome, Sender
+from .planner import (ARCHIVED, CREATED, EMAIL_CHANGED, LEAVER_GONE, LEAVER_KEPT, LEAVER_TAGGED, UNCHANGED, UPDATED,
+                      WRITES, Action, Policy, plan)
+from .sender import Sent, Sender
 
 RULE_MERGES = {"shared_email", "duplicate_person"}
+#: The outcomes a sync counts, under their own names (a dry run counts what it would do under the same names).
+COUNTED = (ItemOutcome.CREATED, ItemOutcome.UPDATED, ItemOutcome.UNCHANGED, ItemOutcome.LEFT_ALONE,
+           ItemOutcome.FAILED, ItemOutcome.ARCHIVED, ItemOutcome.LEAVER_TAGGED, ItemOutcome.LEAVER_KEPT,
+           ItemOutcome.EMAIL_CHANGED)
 
 
 def run_sync(context, settings: dict, audience, run, options) -> dict:
@@ -45,34 +49,30 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
             policy = Policy.from_settings(settings, tags)
             synced = ledger.load()
             planned = plan(audience.contacts(), live, synced, policy)
+            create_count: int | None = None  # unknown while new members go out as they are planned
             if options.dry_run or options.plan_path or any(not s.left for s in synced.values()):
                 # The whole plan first: it is shown or written, or it may have leavers enough for the safety stop.
                 # Otherwise nothing was synced before, nobody can be a leaver, and members go out as they are planned.
-                planned = list(planned)
-                dry_run = _review(context, planned, synced, settings, options, run, audience)
+                whole = list(planned)
+                dry_run = _review(context, whole, synced, settings, options, run, audience)
                 if dry_run is not None:
                     return {**dry_run, "requests": mc.requests, "writes": mc.writes}
+                planned, create_count = iter(whole), sum(a.action == CREATED for a in whole)
             ledger.forget_last_sync()
             recorded: set[str] = set()
 
-            def record(a: Action, result: Outcome) -> None:
+            def record(a: Action, result: Sent) -> None:
                 run.record(a.key, result.outcome, error_code=result.error_code, message=result.message or a.reason,
                            hint=result.hint)
                 recorded.add(a.key)
 
-            actions, outcomes, failures = _send(mc, settings, planned, ledger, synced, progress, record)
+            actions, outcomes, failures = _send(mc, settings, planned, create_count, ledger, synced, progress, record)
         for a in actions:
             if a.key not in recorded:
-                record(a, outcomes.get(a.key) or Outcome(_unsent_outcome(a.action), message=a.reason))
+                record(a, outcomes.get(a.key) or Sent(_unsent_outcome(a.action), message=a.reason))
         tally = Counter(o.outcome for o in outcomes.values())
         tally.update(_unsent_outcome(a.action) for a in actions if a.key not in outcomes)
-        counts = {
-            "created": tally["created"], "updated": tally["updated"], "unchanged": tally["unchanged"],
-            "left_alone": tally["left_alone"], "skipped": _skipped(audience), "failed": tally["failed"],
-            "archived": tally["archived"], "leavers_tagged": tally["leaver_tagged"],
-            "leavers_kept": tally["leaver_kept"], "email_changed": tally["email_changed"],
-            "requests": mc.requests, "writes": mc.writes,
-        }
+        counts = {**_counts(tally), "skipped": _skipped(audience), "requests": mc.requests, "writes": mc.writes}
         run.counts = counts
         if not failures and not counts["failed"]:
             ledger.save_last_sync(audience.fingerprint, settings_digest(settings), _quiet_since(mc), counts)
@@ -103,6 +103,11 @@ def _review(context, actions: list[Action], synced: dict, settings: dict, option
     return None
 
 
+def _counts(tally: Counter) -> dict[str, int]:
+    """The counted outcomes by name, zeros included."""
+    return {outcome.value: tally[outcome] for outcome in COUNTED}
+
+
 def _read_while_loading(mc, audience_id: str, audience, progress) -> tuple[dict, frozenset[str]]:
     """The audience's members and merge tags, read from Mailchimp while the export loads (one waits on the network,
     the other on the CPU). The whole export is read and checked before this returns, so before anything is sent."""
@@ -115,17 +120,18 @@ def _read_while_loading(mc, audience_id: str, audience, progress) -> tuple[dict,
     with ThreadPoolExecutor(max_workers=1) as pool:
         mailchimp_side = pool.submit(read)
         try:
-            audience.counts  # loads the export; an export that is rejected is reported first
+            audience.load()  # an export that is rejected is reported first
         except BaseException:
             mc.close()  # ends the reading's retries, so the error is not held up by a slow or failing network
             raise
         return mailchimp_side.result()
 
 
-def _send(mc, settings, planned: Iterable[Action], ledger: Ledger, synced: dict, progress,
-          record: Callable[[Action, Outcome], None]) -> tuple[list[Action], dict[str, Outcome], list[str]]:
-    """Send creates (while ``planned`` is still being made, if it is a generator), then address changes, then every
-    other change; the ledger is updated after each step.
+def _send(mc, settings, planned: Iterator[Action], create_count: int | None, ledger: Ledger, synced: dict, progress,
+          record: Callable[[Action, Sent], None]) -> tuple[list[Action], dict[str, Sent], list[str]]:
+    """Send creates (as ``planned`` yields them: while the plan is still being made, for a first sync), then address
+    changes, then every other change; the ledger is updated after each step. ``create_count`` is how many new members
+    there are, when known (for the progress bar).
 
     New members are recorded (``record``) and remembered as each batch-subscribe call returns. Returns the whole
     plan, the outcome per member key and the requests that failed for good (their members were not sent).
@@ -136,40 +142,39 @@ def _send(mc, settings, planned: Iterable[Action], ledger: Ledger, synced: dict,
     def creates() -> Iterator[Action]:
         for a in planned:
             actions.append(a)
-            if a.action == CREATE:
+            if a.action == CREATED:
                 yield a
 
-    known = sum(a.action == CREATE for a in planned) if isinstance(planned, list) else None
-    sending = progress.add_task("adding new members", total=known)
+    sending = progress.add_task("adding new members", total=create_count)
 
-    def settle(chunk: list[Action], outcomes: dict[str, Outcome]) -> None:
+    def settle(chunk: list[Action], outcomes: dict[str, Sent]) -> None:
         _remember(ledger, chunk, outcomes, synced)
         for a in chunk:
             record(a, outcomes[a.key])
 
     outcomes = sender.create(creates(), lambda n: progress.update(sending, advance=n), settle)
-    moves = [a for a in actions if a.action == EMAIL_CHANGE]
+    moves = [a for a in actions if a.action == EMAIL_CHANGED]
     outcomes.update(sender.change_emails(moves))
-    moved = [a for a in moves if outcomes[a.key].outcome != "failed"]
+    moved = [a for a in moves if outcomes[a.key].outcome is not ItemOutcome.FAILED]
     ledger.forget([a.old_key for a in moved])
-    changes = [a for a in actions if a.action in (UPDATE, LEAVER_TAG, LEAVER_ARCHIVE)] + moved
+    changes = [a for a in actions if a.action in (UPDATED, LEAVER_TAGGED, ARCHIVED)] + moved
     applying = progress.add_task("sending changes", total=None if changes else 0)
     outcomes.update(sender.apply(changes, outcomes))
     progress.update(applying, total=1, completed=1)
-    _remember(ledger, [a for a in actions if a.action in (UPDATE, UNCHANGED, EMAIL_CHANGE)], outcomes, synced)
-    leavers = [a for a in actions if a.action in (LEAVER_KEEP, LEAVER_TAG, LEAVER_ARCHIVE)
-               and (outcomes.get(a.key) is None or outcomes[a.key].outcome != "failed")]
+    _remember(ledger, [a for a in actions if a.action in (UPDATED, UNCHANGED, EMAIL_CHANGED)], outcomes, synced)
+    leavers = [a for a in actions if a.action in (LEAVER_KEPT, LEAVER_TAGGED, ARCHIVED)
+               and (outcomes.get(a.key) is None or outcomes[a.key].outcome is not ItemOutcome.FAILED)]
     ledger.mark_left([a.key for a in leavers],
-                     {a.key: a.managed_tags | a.tags_add for a in leavers if a.action == LEAVER_TAG})
+                     {a.key: a.managed_tags | a.tags_add for a in leavers if a.action == LEAVER_TAGGED})
     ledger.forget([a.key for a in actions if a.action == LEAVER_GONE])
     return actions, outcomes, sender.failures
 
 
-def _remember(ledger: Ledger, actions: list[Action], outcomes: dict[str, Outcome], synced: dict) -> None:
+def _remember(ledger: Ledger, actions: list[Action], outcomes: dict[str, Sent], synced: dict) -> None:
     """Record the members that were sent or found in line, writing only what differs from the ledger."""
     entries = []
     for a in actions:
-        if a.key in outcomes and outcomes[a.key].outcome == "failed":
+        if a.key in outcomes and outcomes[a.key].outcome is ItemOutcome.FAILED:
             continue
         before = synced.get(a.key)
         if before and not before.left and (before.email, before.person_ids, before.managed_tags) == (
@@ -207,16 +212,14 @@ def _nothing_changed(mc, ledger: Ledger, audience, settings: dict) -> dict | Non
         return None
     before = last.counts
     in_line = sum(before.get(k, 0) for k in ("created", "updated", "unchanged", "email_changed"))
-    return {
-        "created": 0, "updated": 0, "unchanged": in_line, "left_alone": before.get("left_alone", 0),
-        "skipped": before.get("skipped", 0), "failed": 0, "archived": 0, "leavers_tagged": 0, "leavers_kept": 0,
-        "email_changed": 0, "requests": mc.requests, "writes": mc.writes, "nothing_changed": True,
-    }
+    tally = Counter({ItemOutcome.UNCHANGED: in_line, ItemOutcome.LEFT_ALONE: before.get("left_alone", 0)})
+    return {**_counts(tally), "skipped": before.get("skipped", 0), "requests": mc.requests, "writes": mc.writes,
+            "nothing_changed": True}
 
 
-def _unsent_outcome(action: str) -> str:
-    return {UNCHANGED: "unchanged", LEFT_ALONE: "left_alone", LEAVER_KEEP: "leaver_kept",
-            LEAVER_GONE: "leaver_gone"}.get(action, "failed")
+def _unsent_outcome(action: ItemOutcome) -> ItemOutcome:
+    """What an action that was not sent records: itself when it needs no write, else ``failed`` (not sent)."""
+    return action if action not in WRITES else ItemOutcome.FAILED
 
 
 def _skipped(audience) -> int:
@@ -225,17 +228,12 @@ def _skipped(audience) -> int:
 
 
 def _planned_counts(actions: list[Action], audience) -> dict:
-    tally = Counter(a.action for a in actions)
-    return {
-        "create": tally[CREATE], "update": tally[UPDATE], "unchanged": tally[UNCHANGED],
-        "left_alone": tally[LEFT_ALONE], "skipped": _skipped(audience), "email_change": tally[EMAIL_CHANGE],
-        "archive": tally[LEAVER_ARCHIVE], "leaver_tag": tally[LEAVER_TAG], "leaver_keep": tally[LEAVER_KEEP],
-    }
+    return {**_counts(Counter(a.action for a in actions)), "skipped": _skipped(audience)}
 
 
 def _safety_stop(actions: list[Action], synced: dict, threshold: float, policy: str) -> str | None:
     """The refusal message when too many synced members would be archived or tagged as leavers."""
-    affected = sum(a.action in (LEAVER_ARCHIVE, LEAVER_TAG) for a in actions)
+    affected = sum(a.action in (ARCHIVED, LEAVER_TAGGED) for a in actions)
     base = sum(not s.left for s in synced.values())
     if not affected or not base or affected <= threshold * base:
         return None
@@ -266,7 +264,7 @@ def _show_plan(context, actions: list[Action], stop: str | None) -> None:
         if a.action == UNCHANGED:
             unchanged += 1
             continue
-        table.add_row(a.email, a.action.replace("_", " "), a.reason)
+        table.add_row(a.email, a.action.value.replace("_", " "), a.reason)
     context.console.print(table)
     context.console.print(f"{unchanged} contacts are already up to date (listed in --plan FILE).")
     if stop:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from opus1_integrations.errors import OperationFailed, SettingsInvalid
+from opus1_integrations.api import OperationFailed, SettingsInvalid
 from opus1_mailchimp.client import ApiError, Mailchimp, base_url
 
 KEY = "0123456789abcdef0123456789abcdef-us6"

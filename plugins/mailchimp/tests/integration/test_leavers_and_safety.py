@@ -22,8 +22,8 @@ def test_leaver_policies(cli, connect, export, mailchimp_sandbox, policy, status
     assert ("opus1-left" in {t["name"] for t in member["tags"]}) == tagged
     counts = result.json()
     assert counts["archived"] == (policy == "archive")
-    assert counts["leavers_tagged"] == (policy == "tag")
-    assert counts["leavers_kept"] == (policy == "keep")
+    assert counts["leaver_tagged"] == (policy == "tag")
+    assert counts["leaver_kept"] == (policy == "keep")
     assert cli("sync", "mailchimp", "--json").json()["writes"] == 0
 
 

@@ -116,7 +116,7 @@ def test_an_email_change_to_an_existing_member_does_not_merge_them(cli, connect,
     assert result.code == 0, result.err
     emails = sorted(m["email_address"] for m in mailchimp_sandbox.members())
     assert emails == ["old.address@gmail.com", "parent2@gmail.com", "taken.address@gmail.com"]
-    assert result.json()["email_changed"] == 0 and result.json()["leavers_kept"] == 1
+    assert result.json()["email_changed"] == 0 and result.json()["leaver_kept"] == 1
 
 
 def test_configured_tags_and_opt_in_program_tags_never_remove_other_tags(cli, connect, export, mailchimp_sandbox):
@@ -148,7 +148,7 @@ def test_dry_run_sends_no_writes_and_writes_the_plan(cli, connect, export, mailc
     assert result.code == 0, result.err
     assert writes(mailchimp_sandbox) == []
     rows = {r["email"]: r for r in json.loads(plan_json.read_text())}
-    assert rows["parent1@gmail.com"]["action"] == "create"
+    assert rows["parent1@gmail.com"]["action"] == "created"
     assert rows["parent2@gmail.com"]["action"] == "left_alone"
     assert "unsubscribed" in rows["parent2@gmail.com"]["reason"]
     assert "parent1@gmail.com" in result.err and "would" in result.err

@@ -1,0 +1,26 @@
+"""The process-wide secret scrubber: every secret value this process has resolved is removed from any text before
+it is shown, logged or stored."""
+
+from __future__ import annotations
+
+import threading
+
+REDACTED = "********"
+_known: set[str] = set()
+_lock = threading.Lock()
+
+
+def remember(secret: str) -> None:
+    """Add a secret value to the ones ``scrub`` removes (empty values are ignored)."""
+    if secret:
+        with _lock:
+            _known.add(secret)
+
+
+def scrub(text: str) -> str:
+    """``text`` with every remembered secret replaced by ``********``."""
+    with _lock:
+        known = list(_known)
+    for secret in known:
+        text = text.replace(secret, REDACTED)
+    return text
