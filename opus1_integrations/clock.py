@@ -11,16 +11,21 @@ def utcnow() -> datetime:
 
 
 def iso(moment: datetime | None) -> str | None:
-    """A moment as stored and shown: ISO 8601 in UTC, to the second (``None`` stays ``None``)."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds") if moment else None
+    """A moment as stored and shown: ISO 8601 in UTC with microseconds, always six digits
+    (``2026-11-20T08:00:00.250000+00:00``), so stored times sort as text in time order (``None`` stays ``None``).
+
+    Rows written before sub-second times (``2026-11-20T08:00:00+00:00``) still sort right among them: at the same
+    second, ``+`` sorts before ``.``, as the whole second comes before its fractions.
+    """
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds") if moment else None
 
 
 def now() -> str:
-    """The current time as stored in the database: ISO 8601 text in UTC."""
+    """The current time as stored in the database: ISO 8601 text in UTC, with microseconds."""
     return iso(utcnow())
 
 
 def parse(text: str) -> datetime:
-    """Stored ISO 8601 text as an aware datetime (naive text is taken as UTC)."""
+    """Stored ISO 8601 text (with or without fractions of a second) as an aware datetime; naive text is UTC."""
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

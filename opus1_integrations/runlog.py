@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from enum import StrEnum
 
 import sqlite_utils
 
-from .clock import now
+from .clock import iso, now, utcnow
 from .locks import lock_is_free
 from .redaction import scrub
 
 _FLUSH_EVERY = 1000
+
+Clock = Callable[[], datetime]
 
 
 class RunStatus(StrEnum):
@@ -75,12 +78,14 @@ IN_LINE = (ItemOutcome.CREATED, ItemOutcome.UPDATED, ItemOutcome.UNCHANGED, Item
 class Run:
     """A run in progress: buffers item outcomes and writes them in batches."""
 
-    def __init__(self, db: sqlite_utils.Database, run_id: int, business: str, integration: str, dry_run: bool):
+    def __init__(self, db: sqlite_utils.Database, run_id: int, business: str, integration: str, dry_run: bool,
+                 clock: Clock = utcnow):
         self.db = db
         self.id = run_id
         self.business = business
         self.integration = integration
         self.dry_run = dry_run
+        self.clock = clock
         self._pending: list[tuple] = []
         self.counts: dict = {}
         self.export_fingerprint: str | None = None
@@ -127,35 +132,28 @@ class Run:
         """Close the run with its final status and counts; secrets are scrubbed from the error."""
         self.flush()
         self.status = status
-        self.db["runs"].update(
-            self.id,
-            {
-                "status": status.value,
-                "finished_at": now(),
-                "counts": json.dumps(counts or {}),
-                "error": scrub(error) if error else error,
-                "export_fingerprint": self.export_fingerprint if status in FINISHED else None,
-            },
-        )
+        with self.db.atomic():
+            self.db.conn.execute(
+                "update runs set status = ?, finished_at = ?, counts = ?, error = ?, export_fingerprint = ? "
+                "where id = ?",
+                [status.value, iso(self.clock()), json.dumps(counts or {}), scrub(error) if error else error,
+                 self.export_fingerprint if status in FINISHED else None, self.id],
+            )
 
 
 @contextmanager
-def running(db: sqlite_utils.Database, business: str, integration: str, dry_run: bool) -> Iterator[Run]:
+def running(db: sqlite_utils.Database, business: str, integration: str, dry_run: bool, *,
+            clock: Clock = utcnow) -> Iterator[Run]:
     """Open a run; it ends ``ok`` (``partial`` when items failed), ``failed`` or ``interrupted`` however the block
-    exits. Call it holding the business's lock (``locks.business_lock``); the block sets ``run.counts``."""
-    table = db["runs"]
-    table.insert(
-        {
-            "business": business,
-            "integration": integration,
-            "started_at": now(),
-            "status": RunStatus.RUNNING.value,
-            "dry_run": int(dry_run),
-            "counts": "{}",
-            "pid": os.getpid(),
-        }
-    )
-    run = Run(db, table.last_pk, business, integration, dry_run)
+    exits. Call it holding the business's lock (``locks.business_lock``); the block sets ``run.counts``. ``clock``
+    stamps its start and end (a benchmark replays past days with its own)."""
+    with db.atomic():
+        cursor = db.conn.execute(
+            "insert into runs (business, integration, started_at, status, dry_run, counts, pid) "
+            "values (?, ?, ?, ?, ?, '{}', ?)",
+            [business, integration, iso(clock()), RunStatus.RUNNING.value, int(dry_run), os.getpid()],
+        )
+    run = Run(db, cursor.lastrowid, business, integration, dry_run, clock)
     try:
         yield run
     except KeyboardInterrupt:
@@ -170,27 +168,38 @@ def running(db: sqlite_utils.Database, business: str, integration: str, dry_run:
 
 def mark_interrupted(db: sqlite_utils.Database, business: str, integration: str) -> None:
     """Mark runs left ``running`` as ``interrupted``; call only while holding the business lock."""
-    db.execute(
-        "update runs set status = ?, finished_at = coalesce(finished_at, ?), error = coalesce(error, ?) "
-        "where business = ? and integration = ? and status = ?",
-        [RunStatus.INTERRUPTED.value, now(), "the process stopped before the run finished", business, integration,
-         RunStatus.RUNNING.value],
-    )
-    db.conn.commit()
-
-
-def mark_stopped(db: sqlite_utils.Database, pid: int) -> list[int]:
-    """Mark this process's runs still ``running`` as ``interrupted`` (a hard stop, before the process exits
-    without waiting for them); returns their ids."""
-    ids = [r[0] for r in db.execute("select id from runs where status = ? and pid = ?", [RunStatus.RUNNING.value, pid]).fetchall()]
-    if ids:
-        db.execute(
-            "update runs set status = ?, finished_at = coalesce(finished_at, ?), error = coalesce(error, ?) "
-            "where status = ? and pid = ?",
-            [RunStatus.INTERRUPTED.value, now(), "interrupted", RunStatus.RUNNING.value, pid],
+    where, args = "business = ? and integration = ? and status = ?", [business, integration, RunStatus.RUNNING.value]
+    if db.execute(f"select 1 from runs where {where} limit 1", args).fetchone() is None:
+        return  # the usual case: no write transaction
+    with db.atomic():
+        db.conn.execute(
+            f"update runs set status = ?, finished_at = coalesce(finished_at, ?), error = coalesce(error, ?) "
+            f"where {where}",
+            [RunStatus.INTERRUPTED.value, now(), "the process stopped before the run finished", *args],
         )
-        db.conn.commit()
+
+
+def mark_stopped(db: sqlite_utils.Database, *pids: int) -> list[int]:
+    """Mark the runs of these processes (this one and its fleet's workers) still ``running`` as ``interrupted``
+    (a hard stop, before the processes end without waiting for them); returns their ids."""
+    marks = ", ".join("?" * len(pids))
+    where, args = f"status = ? and pid in ({marks})", [RunStatus.RUNNING.value, *pids]
+    ids = [r[0] for r in db.execute(f"select id from runs where {where} order by id", args).fetchall()]
+    if ids:
+        with db.atomic():
+            db.conn.execute(
+                f"update runs set status = ?, finished_at = coalesce(finished_at, ?), error = coalesce(error, ?) "
+                f"where {where}",
+                [RunStatus.INTERRUPTED.value, now(), "interrupted", *args],
+            )
     return ids
+
+
+def running_of(db: sqlite_utils.Database, pid: int) -> dict[tuple[str, str], int]:
+    """The runs a process left ``running``, by (business, integration)."""
+    rows = db.execute("select id, business, integration from runs where status = ? and pid = ?",
+                      [RunStatus.RUNNING.value, pid]).fetchall()
+    return {(business, integration): run_id for run_id, business, integration in rows}
 
 
 def list_runs(
@@ -198,35 +207,44 @@ def list_runs(
     *,
     business: str | None = None,
     integration: str | None = None,
-    status: str | None = None,
+    status: RunStatus | str | None = None,
     since: str | None = None,
     limit: int = 20,
 ) -> list[dict]:
-    """The most recent runs, newest first; a ``running`` run whose process is gone shows as ``interrupted``.
+    """The most recent runs, newest first, filtered in SQL; a ``running`` run whose process is gone (its business
+    lock is free) shows as ``interrupted``, and only ``running`` rows are looked at for that.
 
     ``since`` (ISO 8601 text in UTC, as stored) keeps the runs started at or after it.
     """
+    status = RunStatus(status) if status is not None else None
+    where, args = [], []
+    for clause, value in (("business = ?", business), ("integration = ?", integration),
+                          # unary plus: walk the runs newest first rather than every run since then by start time
+                          ("+started_at >= ?", since)):
+        if value is not None:
+            where.append(clause)
+            args.append(value)
+    if status in (RunStatus.RUNNING, RunStatus.INTERRUPTED):  # a `running` row may show as either
+        where.append("status in (?, ?)")
+        args += [RunStatus.RUNNING.value, RunStatus.INTERRUPTED.value]
+    elif status is not None:
+        where.append("status = ?")
+        args.append(status.value)
+    cursor = db.execute(f"select * from runs {'where ' + ' and '.join(where) if where else ''} order by id desc", args)
+    columns = [c[0] for c in cursor.description]
     rows = []
-    for row in db["runs"].rows_where(
-        " and ".join(
-            clause
-            for clause, value in (("business = :business", business), ("integration = :integration", integration),
-                                  ("started_at >= :since", since))
-            if value is not None
-        )
-        or None,
-        {"business": business, "integration": integration, "since": since},
-        order_by="id desc",
-    ):
-        row = dict(row)
-        row["dry_run"] = bool(row["dry_run"])
-        row["counts"] = json.loads(row["counts"] or "{}")
+    for values in cursor:
+        row = dict(zip(columns, values))
         if row["status"] == RunStatus.RUNNING and lock_is_free(row["business"], row["integration"]):
             row["status"] = RunStatus.INTERRUPTED.value
-        if status is None or row["status"] == status:
-            rows.append(row)
+        if status is not None and row["status"] != status:
+            continue
+        row["dry_run"] = bool(row["dry_run"])
+        row["counts"] = json.loads(row["counts"] or "{}")
+        rows.append(row)
         if len(rows) >= limit:
             break
+    cursor.close()
     return rows
 
 

@@ -16,6 +16,8 @@ HOME_ENV = "OPUS1_INT_HOME"
 DB_NAME = "opus1-integrations.db"
 
 DEFAULT_INTERVAL_HOURS = 24.0
+DEFAULT_ITEMS_DAYS = 30.0  # run items (one row per contact and run) are kept this long
+DEFAULT_RUNS_DAYS = 400.0  # runs (one row per sync) are kept this long
 BUSY_TIMEOUT = 30.0  # seconds a connection waits for another one's write lock
 
 
@@ -110,6 +112,25 @@ def m003_export_fingerprint(db: sqlite_utils.Database) -> None:
     db["runs"].add_column("export_fingerprint", str)
 
 
+@migrations()
+def m004_run_log_filters(db: sqlite_utils.Database) -> None:
+    """Indexes for the run log's filters and retention: ``runs --status S`` walks the runs of one status newest
+    first (an index entry ends with the row id), ``--since`` and pruning find runs by start time."""
+    db["runs"].create_index(["status"], if_not_exists=True)
+    db["runs"].create_index(["started_at"], if_not_exists=True)
+
+
+@migrations()
+def m005_retention(db: sqlite_utils.Database) -> None:
+    """The run log's retention (one row): how long run items and runs are kept, and how far pruning has got."""
+    db.execute(
+        "create table run_log_retention (id integer primary key check (id = 1), items_days real not null, "
+        "runs_days real not null, items_pruned_through integer not null default 0, pruned_at text)"
+    )
+    db.execute("insert into run_log_retention (id, items_days, runs_days) values (1, ?, ?)",
+               [DEFAULT_ITEMS_DAYS, DEFAULT_RUNS_DAYS])
+
+
 def apply_migrations(db: sqlite_utils.Database, migration_set: sqlite_utils.Migrations) -> None:
     """Apply a migration set while holding SQLite's write lock, so processes and threads opening the same
     database at once never apply a migration twice (each sees the others' records before it looks)."""
@@ -151,8 +172,14 @@ def open_db(path: Path | None = None) -> sqlite_utils.Database:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    db = Database(path)
+    # Not bound to the opening thread: a fleet's worker thread keeps one connection for all its businesses, and the
+    # fleet closes them all at the end. A connection is still used by one thread at a time.
+    db = Database(sqlite3.connect(path, check_same_thread=False))
     db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+    if db.execute("PRAGMA page_count").fetchone()[0] == 0:
+        # Only a database without tables can take this without a VACUUM: pruning the run log then gives pages
+        # back to the file system (``retention.prune``). Older databases are converted by ``runs prune``.
+        db.execute("PRAGMA auto_vacuum=INCREMENTAL")
     _use_wal(db)
     # In WAL mode NORMAL never corrupts the database; a power cut may undo the last commits, which the next run
     # redoes (it compares with Mailchimp, not with the ledger alone). FULL would fsync each of the many small commits.

@@ -20,7 +20,7 @@ from ..output import emit_json, people
 from ..runlog import RunStatus
 from ..services import fleet
 from ..services.sync import sync_business
-from .options import Contacts, Integration, Json
+from .options import Contacts, Integration, Jobs, Json, Processes
 from .render import MARK, counts_text
 from .signals import hard_stop, stopping_on_signals
 
@@ -48,11 +48,8 @@ def sync_command(
         bool, typer.Option("--wait", help="Wait for another process's run of a business instead of skipping it "
                                           "(--all) or failing.")
     ] = False,
-    jobs: Annotated[
-        Optional[int],
-        typer.Option("--jobs", min=1, metavar="N", help=f"With --all: how many businesses sync at once "
-                                                        f"(default {fleet.DEFAULT_JOBS})."),
-    ] = None,
+    jobs: Jobs = None,
+    processes: Processes = None,
     as_json: Json = False,
 ) -> None:
     """Sync one business's opus1 export to the integration, or (--all) every business that is due."""
@@ -62,11 +59,12 @@ def sync_command(
             if given is not None:
                 raise UsageError(f"{option} cannot be combined with --all",
                                  hint="--all syncs every business with its saved export; drop one of them")
-        _sync_all(host, integration, force=force, wait=wait, dry_run=dry_run, jobs=jobs or fleet.DEFAULT_JOBS,
+        _sync_all(host, integration, force=force, wait=wait, dry_run=dry_run, jobs=jobs, processes=processes,
                   as_json=as_json)
         return
-    if jobs is not None:
-        raise UsageError("--jobs only applies with --all", hint="add --all, or drop --jobs")
+    for given, option in ((jobs, "--jobs"), (processes, "--processes")):
+        if given is not None:
+            raise UsageError(f"{option} only applies with --all", hint=f"add --all, or drop {option}")
     business = business or "default"
     result = sync_business(host, integration, business, contacts=contacts,
                            options=SyncOptions(dry_run=dry_run, plan_path=plan, force=force),
@@ -83,18 +81,19 @@ def sync_command(
         raise typer.Exit(result.exit_code)
 
 
-def _sync_all(host: Host, integration: str, *, force: bool, wait: bool, dry_run: bool, jobs: int,
-              as_json: bool) -> None:
+def _sync_all(host: Host, integration: str, *, force: bool, wait: bool, dry_run: bool, jobs: int | None,
+              processes: int | None, as_json: bool) -> None:
     host.integration(integration).settings_schema()  # an unknown (exit 2) or broken (exit 4) integration fails first
     console = people()
     stop = threading.Event()
+    the_fleet = fleet.Fleet(host.plugins, stop=stop, processes=processes)
     with stopping_on_signals(stop):
         try:
-            results = fleet.Fleet(host.plugins, stop=stop).sync_all(
+            results = the_fleet.sync_all(
                 integration, force=force, wait=wait, dry_run=dry_run, jobs=jobs,
                 on_result=lambda r: console.print(result_line(r)), log=lambda line: console.print(escape(line)))
         except KeyboardInterrupt:
-            hard_stop(lambda line: console.print(escape(line)))
+            hard_stop(lambda line: console.print(escape(line)), the_fleet.worker_pids)
     if as_json:
         emit_json([r.as_dict() for r in results])
     elif results:

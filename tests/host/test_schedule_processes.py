@@ -146,13 +146,29 @@ def lab(tmp_path, add_plugin, cli, accounts, monkeypatch):
         lab.cleanup()
 
 
+def process_tree(pid: int) -> list[int]:
+    """A process and its descendants (its fleet's worker processes)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                todo += map(int, Path(f"/proc/{current}/task/{task}/children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return found
+
+
 def holds_a_lock_file(pid: int) -> bool:
-    """Whether a process has a business lock file open (it holds or is waiting for a lock)."""
-    folder = Path(f"/proc/{pid}/fd")
-    try:
-        return any(os.readlink(fd).endswith(".lock") for fd in folder.iterdir())
-    except (FileNotFoundError, ProcessLookupError):
-        return False
+    """Whether a process or one of its workers has a business lock file open (it holds or is waiting for a lock)."""
+    for member in process_tree(pid):
+        try:
+            if any(os.readlink(fd).endswith(".lock") for fd in Path(f"/proc/{member}/fd").iterdir()):
+                return True
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return False
 
 
 def db_runs(**where) -> list[dict]:
