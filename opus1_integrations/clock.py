@@ -11,13 +11,15 @@ def utcnow() -> datetime:
 
 
 def iso(moment: datetime | None) -> str | None:
-    """A moment as stored and shown: ISO 8601 in UTC with microseconds, always six digits
-    (``2026-11-20T08:00:00.250000+00:00``), so stored times sort as text in time order (``None`` stays ``None``).
+    """A moment as stored and shown: ISO 8601 in UTC with microseconds (``2026-11-20T08:00:00.250000+00:00``; a
+    moment on a whole second is written without them, ``2026-11-20T08:00:00+00:00``, as Python does). ``None`` stays
+    ``None``.
 
-    Rows written before sub-second times (``2026-11-20T08:00:00+00:00``) still sort right among them: at the same
-    second, ``+`` sorts before ``.``, as the whole second comes before its fractions.
+    Stored times sort as text in time order, and compare with each other exactly, rows written before sub-second
+    times included: the fraction has six digits, and at the same second ``+`` sorts before ``.``, as the whole second
+    comes before its fractions.
     """
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds") if moment else None
+    return moment.astimezone(timezone.utc).isoformat() if moment else None
 
 
 def now() -> str:

@@ -18,8 +18,6 @@ Syncs prune automatically (``prune_if_due``): at most once an hour for all proce
 
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -32,8 +30,9 @@ AUTO_EVERY = timedelta(hours=1)
 """How often syncs prune automatically (all processes together)."""
 _CHUNK_RUNS = 200  # runs whose items are pruned per transaction (about 40,000 items of 200-contact studios)
 _VACUUM_PAGES = 2000  # pages given back per transaction
-_INCREMENTAL = 2  # PRAGMA auto_vacuum's value for INCREMENTAL
-_checked_at: dict[str, float] = {}  # database file -> when this process last looked whether pruning was due
+_INCREMENTAL = 2  # PRAGMA auto_vacuum's value for INCREMENTAL (a connection reads it as the file was when it opened)
+_LOOK_EVERY = AUTO_EVERY / 6  # how often one process asks the database whether pruning is due
+_looked_at: dict[str, datetime] = {}  # database file -> when this process last asked
 
 
 @dataclass(frozen=True)
@@ -131,11 +130,11 @@ def _prune(db: sqlite_utils.Database, retention: Retention, now: datetime, prune
 def prune_if_due(db: sqlite_utils.Database, *, now: datetime | None = None) -> Pruned | None:
     """Prune with the saved retention unless any process sharing the database did so less than an hour ago
     (``AUTO_EVERY``); this process looks at most once every ten minutes. Returns what was pruned, or ``None``."""
-    (file,) = [row[2] for row in db.execute("PRAGMA database_list").fetchall() if row[1] == "main"]
-    if time.monotonic() - _checked_at.get(file, -math.inf) < AUTO_EVERY.total_seconds() / 6:
-        return None
-    _checked_at[file] = time.monotonic()
     now = now or utcnow()
+    (file,) = [row[2] for row in db.execute("PRAGMA database_list").fetchall() if row[1] == "main"]
+    if file in _looked_at and _looked_at[file] <= now < _looked_at[file] + _LOOK_EVERY:
+        return None
+    _looked_at[file] = now
     with db.atomic():  # claim the pruning, so that two processes finishing together do not both prune
         claimed = db.conn.execute("update run_log_retention set pruned_at = ? where pruned_at is null or "
                                   "pruned_at <= ?", [iso(now), iso(now - AUTO_EVERY)]).rowcount
@@ -143,12 +142,16 @@ def prune_if_due(db: sqlite_utils.Database, *, now: datetime | None = None) -> P
 
 
 def vacuum(db: sqlite_utils.Database) -> None:
-    """Give free pages back to the file system, a few thousand per transaction (incremental vacuum only)."""
-    if db.execute("PRAGMA auto_vacuum").fetchone()[0] != _INCREMENTAL:
-        return
-    while db.execute("PRAGMA freelist_count").fetchone()[0]:
+    """Give free pages back to the file system, a few thousand per transaction. Does nothing on a database without
+    incremental vacuum (asked by its effect: a connection opened before ``runs prune`` converted the file would
+    still read the old setting)."""
+    free = db.execute("PRAGMA freelist_count").fetchone()[0]
+    while free:
         db.execute(f"PRAGMA incremental_vacuum({_VACUUM_PAGES})").fetchall()
         db.conn.commit()
+        free, before = db.execute("PRAGMA freelist_count").fetchone()[0], free
+        if free >= before:
+            return
 
 
 # An item of the runs in (lo, hi] may go unless it is a failed item that is the latest one recorded for its key by a

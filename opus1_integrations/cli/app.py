@@ -49,7 +49,7 @@ def make_cli(plugins: Plugins | None = None) -> click.Group:
     app.command("sync")(sync.sync_command)
     app.add_typer(schedule.schedule_app, name="schedule")
     app.command("diagnose")(inspect.diagnose_command)
-    app.command("runs")(runs.runs_command)
+    app.add_typer(runs.runs_app, name="runs")
     app.command("check")(inspect.check_command)
     app.command("verify")(inspect.verify_command)
     app.add_typer(contacts_app, name="contacts")

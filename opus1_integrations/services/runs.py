@@ -1,18 +1,29 @@
-"""The run log as front doors show it: runs newest first, filtered; one run with its items."""
+"""The run log as front doors show it: runs newest first, filtered; one run with its items; pruning it and its
+retention setting."""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 
-from .. import runlog
+from .. import retention, runlog
 from ..clock import iso, parse, utcnow
 from ..errors import UsageError
 from ..host import Host
+from ..retention import Pruned, Retention
 from ..runlog import RunStatus
 
 _AGE = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _AGE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def age(text: str, option: str) -> timedelta:
+    """A retention age such as ``90m``, ``24h`` or ``30d``, more than 0 (``option`` names it in the error)."""
+    match = _AGE.fullmatch(text.strip())
+    if not match or not float(match[1]) > 0:
+        raise UsageError(f"{option} {text!r} is not an age like 30d",
+                         hint="give a number and a unit: s, m, h or d (90m, 24h, 30d)")
+    return timedelta(**{_AGE_UNITS[match[2]]: float(match[1])})
 
 
 def since(text: str) -> str:
@@ -35,3 +46,24 @@ def list_runs(host: Host, *, business: str | None = None, integration: str | Non
                          hint="use one of: " + ", ".join(s.value for s in RunStatus))
     return runlog.list_runs(host.db, business=business, integration=integration, status=status,
                             since=since(since_text) if since_text else None, limit=limit)
+
+
+def prune(host: Host, *, items_older_than: str | None = None, runs_older_than: str | None = None,
+          dry_run: bool = False) -> Pruned:
+    """Prune the run log now: run items and runs older than the given ages (default: the saved retention), the
+    failed items still unanswered and each business's latest run kept (``retention``). A database made before
+    incremental vacuum is converted first (once; not for a dry run)."""
+    saved = retention.load(host.db)
+    chosen = Retention(
+        age(items_older_than, "--older-than") / timedelta(days=1) if items_older_than else saved.items_days,
+        age(runs_older_than, "--runs-older-than") / timedelta(days=1) if runs_older_than else saved.runs_days)
+    return retention.prune(host.db, chosen, dry_run=dry_run, convert=True)
+
+
+def retention_setting(host: Host, *, items: str | None = None, runs: str | None = None) -> dict:
+    """The run log's retention (saved first when ``items`` or ``runs`` are given), and when it was last pruned."""
+    if items or runs:
+        saved = retention.load(host.db)
+        retention.save(host.db, Retention(age(items, "--items") / timedelta(days=1) if items else saved.items_days,
+                                          age(runs, "--runs") / timedelta(days=1) if runs else saved.runs_days))
+    return {**retention.load(host.db).to_dict(), "pruned_at": iso(retention.last_pruned(host.db))}
