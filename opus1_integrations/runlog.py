@@ -224,7 +224,7 @@ def list_runs(
         if value is not None:
             where.append(clause)
             args.append(value)
-    if status in (RunStatus.RUNNING, RunStatus.INTERRUPTED):  # a `running` row may show as either
+    if status is RunStatus.INTERRUPTED:  # and the `running` rows whose process is gone
         where.append("status in (?, ?)")
         args += [RunStatus.RUNNING.value, RunStatus.INTERRUPTED.value]
     elif status is not None:
