@@ -1,13 +1,15 @@
 """Benchmark the fleet: many small studios synced by one `opus1-int sync mailchimp --all` (issue 13).
 
     python bench/fleet.py [--studios 500] [--contacts 200] [--latency-ms 50] [--per-member-ms 0.5]
-                          [--modes threads,processes] [--jobs N] [--quick]
+                          [--modes threads,processes] [--jobs N] [--sweep 16,32,64] [--quick]
 
 Every studio has its own audience in a sandbox at 50 ms per request; each pass is one real `opus1-int sync mailchimp
 --all --json` process, timed from outside, with the CPU time of its whole process tree and of the sandboxes. The
-passes, per mode (one process with a thread per studio, or worker processes): first syncs into empty audiences,
-no-change re-syncs, and full compares (one contact renamed per studio, so each reads and compares its whole audience
-and sends one update). Writes the figures to bench/results/fleet.json; bench/README.md explains them.
+passes, per mode (`--processes 0`: one process, a thread per studio in flight; `processes`: the default, a worker
+process per CPU): first syncs into empty audiences, no-change re-syncs, and full compares (one contact renamed per
+studio, so each reads and compares its whole audience and sends one update). ``--sweep`` repeats the first and
+no-change passes of the worker processes at other ``--jobs``. Writes the figures to bench/results/fleet.json;
+bench/README.md explains them.
 """
 
 from __future__ import annotations
@@ -139,7 +141,7 @@ def sync_all(env: dict, extra: list[str], farm: Farm) -> dict:
     included: wait4 of a launcher counts the waited-for descendants) and of the sandboxes, and the outcomes."""
     with tempfile.TemporaryDirectory() as tmp:
         usage, out, err = Path(tmp, "usage"), Path(tmp, "out"), Path(tmp, "err")
-        before = farm.cpu()
+        before, load_before = farm.cpu(), os.getloadavg()[0]
         with out.open("w") as stdout, err.open("w") as stderr:
             code = subprocess.run([sys.executable, "-c", _LAUNCHER, str(usage), CLI, "sync", "mailchimp", "--all",
                                    "--json", *extra], stdout=stdout, stderr=stderr, env=env).returncode
@@ -152,37 +154,61 @@ def sync_all(env: dict, extra: list[str], farm: Farm) -> dict:
     outcomes: dict[str, int] = {}
     for r in results:
         outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
-    synced = outcomes.get("ok", 0)
+    synced = max(outcomes.get("ok", 0), 1)
     return {"seconds": seconds, "cpu_s": cpu, "sandbox_cpu_s": sandbox_cpu, "outcomes": outcomes,
-            "per_second": synced / seconds, "cpu_ms_per_studio": 1000 * cpu / max(synced, 1),
+            "per_second": synced / seconds, "cpu_ms_per_studio": 1000 * cpu / synced,
+            "sandbox_ms_per_studio": 1000 * sandbox_cpu / synced,
+            # what the machine's cores could do if they did nothing else: its CPUs over the CPU time per studio
+            "cpu_ceiling": (os.cpu_count() or 1) * synced / (cpu + sandbox_cpu),
+            "load": (load_before + os.getloadavg()[0]) / 2,
             "writes": sum(r["counts"].get("writes", 0) for r in results),
             "requests": sum(r["counts"].get("requests", 0) for r in results),
             "nothing_changed": sum(bool(r["counts"].get("nothing_changed")) for r in results)}
 
 
-def run_mode(mode: str, args, folder: Path, farm: Farm, configured: Path, exports: list[Path]) -> dict:
-    """The three passes of one mode, from a fresh copy of the configured state and empty audiences."""
+def fresh(mode: str, folder: Path, farm: Farm, configured: Path, exports: list[Path]) -> dict:
+    """A copy of the configured state, the original exports and empty audiences: the environment of one series."""
     home = folder / f"home-{mode}"
+    shutil.rmtree(home, ignore_errors=True)
     shutil.copytree(configured, home)
     for path, original in zip(exports, sorted((folder / "exports-original").iterdir())):
         shutil.copyfile(original, path)
     farm.reset()
-    env = {**os.environ, "OPUS1_INT_HOME": str(home), "OPUS1_INT_LOAD_PLUGINS": "mailchimp"}
+    return {**os.environ, "OPUS1_INT_HOME": str(home), "OPUS1_INT_LOAD_PLUGINS": "mailchimp"}
+
+
+def db_mb(env: dict) -> float:
+    """The size of the state database (and its WAL) in MB."""
+    home = Path(env["OPUS1_INT_HOME"])
+    return sum(p.stat().st_size for p in home.glob("opus1-integrations.db*")) / 2**20
+
+
+def run_mode(mode: str, jobs: int | None, folder: Path, farm: Farm, configured: Path, exports: list[Path],
+             full: bool = True) -> dict:
+    """The passes of one mode, from a fresh copy of the configured state and empty audiences."""
+    env = fresh(mode, folder, farm, configured, exports)
     extra = ["--processes", "0"] if mode == "threads" else []
-    if args.jobs:
-        extra += ["--jobs", str(args.jobs)]
+    if jobs:
+        extra += ["--jobs", str(jobs)]
+    label = f"{mode}{f' --jobs {jobs}' if jobs else ''}"
     figures = {}
-    say(f"{mode}: first syncs of {len(exports)} studios")
+    say(f"{label}: first syncs of {len(exports)} studios")
     figures["first"] = sync_all(env, extra, farm)
-    say(f"{mode}: no-change re-syncs")
+    figures["db_mb_after_first"] = db_mb(env)
+    say(f"{label}: no-change re-syncs")
     figures["no_change"] = sync_all(env, extra + ["--force"], farm)
-    for path in exports:
-        rename_one(path)
-    say(f"{mode}: full compares (one contact renamed per studio)")
-    figures["full_compare"] = sync_all(env, extra + ["--force"], farm)
-    for name, f in figures.items():
-        say(f"  {name}: {f['per_second']:.1f}/s, {f['seconds']:.1f} s, CPU {f['cpu_ms_per_studio']:.0f} ms/studio + "
-            f"sandbox {1000 * f['sandbox_cpu_s'] / len(exports):.0f} ms/studio; {f['outcomes']}")
+    if full:
+        for path in exports:
+            rename_one(path)
+        say(f"{label}: full compares (one contact renamed per studio)")
+        figures["full_compare"] = sync_all(env, extra + ["--force"], farm)
+        figures["db_mb_after_full_compare"] = db_mb(env)
+    for name in ("first", "no_change", "full_compare"):
+        if name in figures:
+            f = figures[name]
+            say(f"  {name}: {f['per_second']:.1f}/s, {f['seconds']:.1f} s, CPU {f['cpu_ms_per_studio']:.1f} ms/studio "
+                f"+ sandbox {f['sandbox_ms_per_studio']:.1f} ms; ceiling {f['cpu_ceiling']:.0f}/s; load "
+                f"{f['load']:.1f}; {f['outcomes']}")
     return figures
 
 
@@ -194,6 +220,7 @@ def main() -> None:
     parser.add_argument("--per-member-ms", type=float, default=0.5)
     parser.add_argument("--modes", default="threads,processes", help="comma-separated: threads, processes")
     parser.add_argument("--jobs", type=int, help="--jobs of every pass (default: the command's own default)")
+    parser.add_argument("--sweep", default="", help="other --jobs for the worker processes, e.g. 16,64")
     parser.add_argument("--quick", action="store_true", help="50 studios: a smoke test")
     args = parser.parse_args()
     if args.quick:
@@ -204,22 +231,45 @@ def main() -> None:
         originals = make_exports(folder / "exports-original", args.studios, args.contacts)
         exports = [folder / "exports" / p.name for p in originals]
         (folder / "exports").mkdir()
-        for src, dst in zip(originals, exports):
-            shutil.copyfile(src, dst)
+        for original, path in zip(originals, exports):
+            shutil.copyfile(original, path)
         say(f"starting {args.studios} sandboxes at {args.latency_ms:g} ms")
         farm = Farm(args.studios, args.latency_ms, args.per_member_ms, folder / "farm.log")
         try:
             say("configuring the studios")
             configure_all(folder / "configured", farm, exports)
-            results = {mode: run_mode(mode, args, folder, farm, folder / "configured", exports)
+            results = {mode: run_mode(mode, args.jobs, folder, farm, folder / "configured", exports)
                        for mode in args.modes.split(",")}
+            sweep = {int(j): run_mode("processes", int(j), folder, farm, folder / "configured", exports, full=False)
+                     for j in filter(None, args.sweep.split(","))}
         finally:
             farm.stop()
+    show(results, sweep, args)
     out = HERE / "results" / "fleet.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                               "settings": vars(args), "cpus": os.cpu_count(), "results": results}, indent=2))
+                               "settings": vars(args), "cpus": os.cpu_count(), "results": results, "sweep": sweep},
+                              indent=2))
     say(f"written to {out}")
+
+
+def show(results: dict, sweep: dict, args) -> None:
+    """The figures as one table on stdout."""
+    print(f"{args.studios} studios of about {args.contacts} contacts, sandboxes at {args.latency_ms:g} ms, "
+          f"{os.cpu_count()} CPUs")
+    print(f"{'pass':<34}{'studios/s':>10}{'wall s':>8}{'CPU ms/studio':>15}{'sandbox ms':>11}{'CPU ceiling/s':>14}"
+          f"{'load':>6}")
+    rows = [(f"{mode} {name}", f) for mode, figures in results.items() for name, f in figures.items()
+            if isinstance(f, dict)]
+    rows += [(f"processes --jobs {jobs} {name}", f) for jobs, figures in sweep.items() for name, f in figures.items()
+             if isinstance(f, dict)]
+    for name, f in rows:
+        print(f"{name:<34}{f['per_second']:>10.1f}{f['seconds']:>8.1f}{f['cpu_ms_per_studio']:>15.1f}"
+              f"{f['sandbox_ms_per_studio']:>11.1f}{f['cpu_ceiling']:>14.0f}{f['load']:>6.1f}")
+    if "threads" in results and "processes" in results:
+        for name in ("first", "no_change", "full_compare"):
+            ratio = results["processes"][name]["per_second"] / results["threads"][name]["per_second"]
+            print(f"processes / threads, {name}: {ratio:.2f}x")
 
 
 if __name__ == "__main__":
