@@ -205,6 +205,7 @@ def running_of(db: sqlite_utils.Database, pid: int) -> dict[tuple[str, str], int
 def list_runs(
     db: sqlite_utils.Database,
     *,
+    run_id: int | None = None,
     business: str | None = None,
     integration: str | None = None,
     status: RunStatus | str | None = None,
@@ -218,7 +219,7 @@ def list_runs(
     """
     status = RunStatus(status) if status is not None else None
     where, args = [], []
-    for clause, value in (("business = ?", business), ("integration = ?", integration),
+    for clause, value in (("id = ?", run_id), ("business = ?", business), ("integration = ?", integration),
                           # unary plus: walk the runs newest first rather than every run since then by start time
                           ("+started_at >= ?", since)):
         if value is not None:
@@ -248,12 +249,19 @@ def list_runs(
     return rows
 
 
-def items(db: sqlite_utils.Database, run_id: int, *, outcome: str | None = None) -> list[dict]:
-    """The item outcomes recorded by one run, optionally of one outcome only."""
+def items(db: sqlite_utils.Database, run_id: int, *, outcome: str | None = None,
+          limit: int | None = None) -> list[dict]:
+    """The item outcomes recorded by one run, in order, optionally of one outcome only and at most ``limit``."""
     where, args = "run_id = ?", [run_id]
     if outcome is not None:
         where, args = where + " and outcome = ?", args + [outcome]
-    return [dict(r) for r in db["run_items"].rows_where(where, args, order_by="rowid")]
+    return [dict(r) for r in db["run_items"].rows_where(where, args, order_by="rowid", limit=limit)]
+
+
+def outcome_counts(db: sqlite_utils.Database, run_id: int) -> dict[str, int]:
+    """How many items of each outcome one run recorded."""
+    return dict(db.execute("select outcome, count(*) from run_items where run_id = ? group by outcome",
+                           [run_id]).fetchall())
 
 
 def last_item(db: sqlite_utils.Database, business: str, integration: str, key: str) -> dict | None:

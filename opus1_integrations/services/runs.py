@@ -4,6 +4,7 @@ retention setting."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 
 from .. import retention, runlog
@@ -11,7 +12,7 @@ from ..clock import iso, parse, utcnow
 from ..errors import UsageError
 from ..host import Host
 from ..retention import Pruned, Retention
-from ..runlog import RunStatus
+from ..runlog import ItemOutcome, RunStatus
 
 _AGE = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _AGE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -46,6 +47,32 @@ def list_runs(host: Host, *, business: str | None = None, integration: str | Non
                          hint="use one of: " + ", ".join(s.value for s in RunStatus))
     return runlog.list_runs(host.db, business=business, integration=integration, status=status,
                             since=since(since_text) if since_text else None, limit=limit)
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    """One run with what it did: its row, how many items of each outcome, and the first items of each outcome
+    (failures first)."""
+
+    run: dict
+    outcomes: dict[str, int]
+    items: dict[str, list[dict]]
+    """Per outcome, its first ``per_outcome`` items (``key``, ``message``, ``error_code``, ``hint``)."""
+
+    def to_dict(self) -> dict:
+        """As ``runs show --json`` prints it."""
+        return {"run": self.run, "outcomes": self.outcomes, "items": self.items}
+
+
+def run_detail(host: Host, run_id: int, *, per_outcome: int = 10) -> RunDetail:
+    """A run and its items by outcome (failed first, then by how many), ``per_outcome`` of each."""
+    rows = runlog.list_runs(host.db, run_id=run_id, limit=1)
+    if not rows:
+        raise UsageError(f"there is no run {run_id}", hint="`opus1-int runs` lists the runs and their ids")
+    counts = runlog.outcome_counts(host.db, run_id)
+    order = sorted(counts, key=lambda o: (o != ItemOutcome.FAILED, -counts[o], o))
+    return RunDetail(rows[0], {o: counts[o] for o in order},
+                     {o: runlog.items(host.db, run_id, outcome=o, limit=per_outcome) for o in order})
 
 
 def prune(host: Host, *, items_older_than: str | None = None, runs_older_than: str | None = None,

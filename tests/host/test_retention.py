@@ -158,8 +158,9 @@ def test_runs_prune_takes_ages_and_counts_in_json(cli):
         "bytes_before": 0, "bytes_after": 0, "converted": False}
     assert db.execute("select count(*) from run_items").fetchone()[0] == 3
     shown = cli("runs", "prune", "--older-than", "12h")
-    assert shown.code == 0 and shown.out == ""
-    assert "Deleted 2 run items older than 0.5 days" in shown.err
+    assert shown.code == 0 and shown.err == ""
+    assert "deleted 2 contact results older than 0.5 days and 0 runs older than 400 days" in shown.out
+    assert "kept 1 older refused contact: none has synced since" in shown.out
     assert db.execute("select count(*) from run_items").fetchone()[0] == 1  # y: failed, its latest word
 
 
@@ -182,7 +183,7 @@ def test_runs_retention_saves_the_ages_automatic_pruning_uses(cli):
     pruned = retention.prune_if_due(db, now=NOW)
     assert (pruned.items, pruned.runs) == (1, 1)
     assert item_keys(db, gone) == []
-    assert "kept 7 days and runs 90 days" in cli("runs", "retention").err
+    assert "contact results are kept 7 days, runs 90 days" in cli("runs", "retention").out
 
 
 # -- the invariant, on random histories -----------------------------------------------------------------------------
