@@ -16,6 +16,10 @@ from .locks import lock_is_free
 from .redaction import scrub
 
 _FLUSH_EVERY = 1000
+# Plain rows, many per statement: one step of SQLite, so the thread holding the write lock gives up Python's lock
+# once per statement, not once per row (executemany), and its transaction is not drawn out by other threads.
+_ROWS_PER_INSERT = 200
+_INSERT_ITEMS = "insert into run_items (run_id, key, outcome, error_code, message, hint) values "
 
 Clock = Callable[[], datetime]
 
@@ -121,24 +125,29 @@ class Run:
     def flush(self) -> None:
         """Write buffered item outcomes."""
         if self._pending:
-            with self.db.atomic():  # plain rows: insert_all would inspect every value of every row
-                self.db.conn.executemany(
-                    "insert into run_items (run_id, key, outcome, error_code, message, hint) values (?, ?, ?, ?, ?, ?)",
-                    self._pending,
-                )
-            self._pending = []
+            statements = self._item_inserts()
+            with self.db.atomic():
+                for sql, values in statements:
+                    self.db.conn.execute(sql, values)
+
+    def _item_inserts(self) -> list[tuple[str, list]]:
+        """The buffered items as insert statements of many rows each (made before the write lock is taken)."""
+        pending, self._pending = self._pending, []
+        return [(_INSERT_ITEMS + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(rows)), [v for row in rows for v in row])
+                for rows in (pending[i:i + _ROWS_PER_INSERT] for i in range(0, len(pending), _ROWS_PER_INSERT))]
 
     def finish(self, status: RunStatus, counts: dict | None = None, error: str | None = None) -> None:
-        """Close the run with its final status and counts; secrets are scrubbed from the error."""
-        self.flush()
+        """Close the run with its final status and counts, in one transaction with the last items; secrets are
+        scrubbed from the error."""
         self.status = status
+        statements = self._item_inserts()
+        statements.append((
+            "update runs set status = ?, finished_at = ?, counts = ?, error = ?, export_fingerprint = ? where id = ?",
+            [status.value, iso(self.clock()), json.dumps(counts or {}), scrub(error) if error else error,
+             self.export_fingerprint if status in FINISHED else None, self.id]))
         with self.db.atomic():
-            self.db.conn.execute(
-                "update runs set status = ?, finished_at = ?, counts = ?, error = ?, export_fingerprint = ? "
-                "where id = ?",
-                [status.value, iso(self.clock()), json.dumps(counts or {}), scrub(error) if error else error,
-                 self.export_fingerprint if status in FINISHED else None, self.id],
-            )
+            for sql, values in statements:
+                self.db.conn.execute(sql, values)
 
 
 @contextmanager
