@@ -19,7 +19,7 @@ from collections.abc import Callable
 from . import replies
 from .faults import Latency
 from .replies import Reply, schema_type
-from .store import link
+from .render import link
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 RESULTS_PER_FILE = 500

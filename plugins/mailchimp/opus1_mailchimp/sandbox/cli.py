@@ -29,8 +29,7 @@ def serve_forever_cli(port: int = DEFAULT_PORT, api_key: str | None = None, audi
                   f"username: {sandbox.username}\ncontrol_url: {sandbox.root_url}/_sandbox", flush=True)
             print("Mailchimp sandbox running on loopback (nothing reaches Mailchimp); Ctrl-C stops it.",
                   file=sys.stderr, flush=True)
-            while not done.wait(0.5):
-                pass
+            done.wait()  # no timeout: an idle sandbox process wakes for nothing (signals still interrupt the wait)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -1,44 +1,29 @@
-"""The Sandbox: one emulated Mailchimp account on a loopback port, with controls for tests and benchmarks."""
+"""The Sandbox: one emulated Mailchimp account (one key, one or more audiences) on a loopback port, with controls
+for tests and benchmarks."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 
+from . import reads, writes
+from .account import Account
 from .api import Api
-from .faults import Faults, Latency, fault_reply
+from .control import control
+from .faults import Latency
 from .persist import StateFile
 from .replies import Problem, Reply, not_found
 from .server import SandboxServer
-from .store import Store
+from .traffic import RecordedRequest, Traffic
 
 DEFAULT_API_KEY = "0123456789abcdef0123456789abcdef-us1"
 DEFAULT_AUDIENCE_ID = "a1b2c3d4e5"
 DEFAULT_AUDIENCE_NAME = "Example Music School"
 DEFAULT_USERNAME = "studio_owner"
 DEFAULT_MERGE_FIELDS = ("FNAME", "LNAME", "PHONE")
-TOO_MANY = "You have exceeded the limit of {n} simultaneous connections."
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One API request the sandbox received (``Authorization`` redacted) and the status it answered (None: none)."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-    status: int | None
-
-    def json(self) -> object:
-        """The body parsed as JSON."""
-        return json.loads(self.body)
 
 
 class Sandbox:
@@ -57,22 +42,17 @@ class Sandbox:
         self.username = username
         self.host = host
         self.port = port
-        self.max_connections = max_connections
-        self.stopping = threading.Event()
-        self.store = Store(audience_id=audience_id, audience_name=audience_name, username=username,
-                           merge_fields=merge_fields, seed=seed)
-        self.latency = Latency(latency_ms, per_member_ms)
-        self.faults = Faults(seed)
-        self.api = Api(self.store, self.latency, seed)
-        self.state = StateFile(state_file, self.store) if state_file else None
+        self.account = Account(username=username, seed=seed)
+        self.account.add_audience(audience_id, audience_name, merge_fields)
+        latency = Latency(latency_ms, per_member_ms)
+        self.traffic = Traffic(max_connections, latency, seed)
+        self.api = Api(self.account, latency, seed)
+        self.state = StateFile(state_file, self.account) if state_file else None
         if self.state:
             self.state.load()
-            self.store.on_change = self.state.mark
+            self.account.on_change = self.state.mark
         self._server: SandboxServer | None = None
         self._thread: threading.Thread | None = None
-        self._log: list[RecordedRequest] = []
-        self._lock = threading.Lock()
-        self._in_flight = 0
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -80,16 +60,14 @@ class Sandbox:
         """Bind the port and serve in a background thread; returns self."""
         if self._server is not None:
             raise RuntimeError("the sandbox is already running")
-        self.stopping.clear()
-        self._server = SandboxServer((self.host, self.port), self)
+        self._server = SandboxServer((self.host, self.port), self, self.traffic)
         self.port = self._server.server_address[1]
-        self.store.api_root = self.api.batches.api_root = self.base_url
+        self.account.api_root = self.api.batches.api_root = self.base_url
         self.api.batches.results_root = f"{self.root_url}/_sandbox/batch-results"
         self.api.batches.start()
         if self.state:
             self.state.start()
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="mailchimp-sandbox",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve, name="mailchimp-sandbox", daemon=True)
         self._thread.start()
         return self
 
@@ -97,11 +75,10 @@ class Sandbox:
         """Stop serving, close open connections, stop the batch worker and write the state file."""
         if self._server is None:
             return
-        self.stopping.set()
-        self._server.shutdown()
+        self._server.stop_serving()
+        self._thread.join()
         self._server.close_connections()
         self._server.server_close()
-        self._thread.join()
         self._server = self._thread = None
         self.api.batches.stop()
         if self.state:
@@ -123,37 +100,46 @@ class Sandbox:
         """What a client uses instead of ``https://<dc>.api.mailchimp.com/3.0``."""
         return f"{self.root_url}/3.0"
 
-    # ----------------------------------------------------------------- controls
+    # ----------------------------------------------------------------- audiences and members
 
     def seed_member(self, email: str, status: str = "subscribed", *, unsubscribed_by: str = "contact",
                     merge_fields: dict | None = None, tags: Iterable[str] = (), forgotten: bool = False) -> dict | None:
         """Put an address into any state (``status`` incl. cleaned, archived, pending; ``forgotten`` = permanently
         deleted); ``unsubscribed_by="contact"`` makes an unsubscribe one the API cannot undo. Returns the member."""
-        return self.store.seed_member(email, status, unsubscribed_by=unsubscribed_by, merge_fields=merge_fields,
-                                      tags=tags, forgotten=forgotten)
+        return writes.seed_member(self.account, self.audience_id, email, status, unsubscribed_by=unsubscribed_by,
+                                  merge_fields=merge_fields, tags=tags, forgotten=forgotten)
 
     def member(self, email: str) -> dict | None:
         """The stored member as the API would return it, or None."""
-        return self.store.member_by_email(email)
+        return reads.member_by_email(self.account, self.audience_id, email)
 
     def members(self) -> list[dict]:
         """Every member (archived included), as the API would return them."""
-        return self.store.all_members()
+        return reads.all_members(self.account, self.audience_id)
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock member times are stamped with (epoch seconds); tests may replace it."""
+        return self.account.clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], float]) -> None:
+        self.account.clock = clock
+
+    # ----------------------------------------------------------------- requests, faults, latency
 
     @property
     def requests(self) -> list[RecordedRequest]:
         """Every API request received so far, oldest first."""
-        with self._lock:
-            return list(self._log)
+        return self.traffic.requests()
 
     def clear_requests(self) -> None:
         """Empty the request log."""
-        with self._lock:
-            self._log.clear()
+        self.traffic.clear()
 
     def reset(self) -> None:
         """Empty audience, no batches, empty request log and no faults (latency is kept)."""
-        self.store.clear()
+        self.account.clear()
         self.api.batches.clear()
         self.clear_requests()
         self.clear_faults()
@@ -164,58 +150,50 @@ class Sandbox:
         (no answer until the client gives up), ``drop_before`` (connection closed, nothing applied) or
         ``drop_after`` (change applied, then connection closed). ``rate`` is the share of matching requests hit
         (deterministic by seed), ``count`` how many at most."""
-        self.faults.add(kind, rate, count, methods, path_contains)
+        self.traffic.faults.add(kind, rate, count, methods, path_contains)
+
+    def fault_rules(self) -> list[dict]:
+        """The injected faults as data: ``{"kind", "rate", "remaining", "methods", "path_contains"}``."""
+        return self.traffic.faults.rules()
 
     def clear_faults(self) -> None:
         """Remove every injected fault."""
-        self.faults.reset()
+        self.traffic.faults.reset()
 
     def set_latency(self, latency_ms: float, per_member_ms: float = 0.0) -> None:
         """Delay every request by ``latency_ms``, and each batch-subscribe member and batch operation by
         ``per_member_ms``."""
-        self.latency.set(latency_ms, per_member_ms)
+        self.traffic.latency.set(latency_ms, per_member_ms)
+
+    def info(self) -> dict:
+        """Base URL, key, default audience id, username, connection limit and latency."""
+        latency = self.traffic.latency
+        return {"base_url": self.base_url, "api_key": self.api_key, "audience_id": self.audience_id,
+                "username": self.username, "max_connections": self.traffic.max_connections,
+                "latency_ms": latency.latency_ms, "per_member_ms": latency.per_member_ms}
+
+    def batch_results(self, batch_id: str) -> bytes | None:
+        """The gzipped tar of a finished batch's results (None: unknown, unfinished or deleted)."""
+        return self.api.batches.archive(batch_id)
 
     # ----------------------------------------------------------------- used by the server
-
-    def enter(self) -> bool:
-        """Take a connection slot; False when ``max_connections`` requests are already in flight."""
-        with self._lock:
-            if self._in_flight >= self.max_connections:
-                return False
-            self._in_flight += 1
-            return True
-
-    def leave(self) -> None:
-        """Give the slot back."""
-        with self._lock:
-            self._in_flight -= 1
-
-    def record(self, method: str, path: str, query: dict, headers: dict, body: bytes, status: int | None) -> None:
-        """Add a request to the log."""
-        headers = {k: ("[redacted]" if k.lower() == "authorization" else v) for k, v in headers.items()}
-        with self._lock:
-            self._log.append(RecordedRequest(method, path, query, headers, body, status))
-
-    def too_many(self) -> Reply:
-        """The 429 for a request over the connection limit."""
-        return self.api.problem(Problem(429, "Too Many Requests", TOO_MANY.format(n=self.max_connections)))
-
-    def fault(self, method: str, path: str) -> str | None:
-        """The fault to inject into this request, if any."""
-        return self.faults.pick(method, path)
-
-    def fault_reply(self, kind: str) -> Reply:
-        """The answer of a fault that answers."""
-        return fault_reply(kind, self.api.instance())
 
     def answer(self, method: str, path: str, query: dict[str, str], authorization: str | None, body: bytes) -> Reply:
         """Check the key, then answer an API request (``path`` includes ``/3.0``)."""
         problem = self._auth_problem(authorization)
         if problem is not None:
-            return self.api.problem(problem)
+            return self.problem(problem)
         if path != "/3.0" and not path.startswith("/3.0/"):
-            return self.api.problem(not_found())
+            return self.problem(not_found())
         return self.api.dispatch(method, path[len("/3.0"):], query, body)
+
+    def answer_control(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
+        """Answer a request to the ``/_sandbox`` control surface."""
+        return control(self, method, path, query, body)
+
+    def problem(self, problem: Problem) -> Reply:
+        """The problem+json reply for an error."""
+        return self.api.problem(problem)
 
     def _auth_problem(self, authorization: str | None) -> Problem | None:
         if not authorization:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from .replies import Problem, Reply, problem_reply
+from .replies import Problem, Reply
 
 FAULT_KINDS = ("429", "429_nobody", "403_nobody", "500", "503", "timeout", "drop_before", "drop_after")
 _PROBLEMS = {
@@ -48,7 +49,7 @@ class Faults:
             self._random = random.Random(self._seed)
 
     def add(self, kind: str, rate: float = 1.0, count: int | None = None, methods=None,
-            path_contains: str | None = None) -> FaultRule:
+            path_contains: str | None = None) -> None:
         """Add a rule; ``methods`` is an iterable of HTTP methods (None: all)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; use one of {', '.join(FAULT_KINDS)}")
@@ -60,7 +61,6 @@ class Faults:
         rule = FaultRule(kind, float(rate), count, methods, path_contains)
         with self._lock:
             self._rules.append(rule)
-        return rule
 
     def pick(self, method: str, path: str) -> str | None:
         """The fault to inject into this request, if any (the first matching rule that fires)."""
@@ -78,11 +78,11 @@ class Faults:
             return [asdict(rule) for rule in self._rules]
 
 
-def fault_reply(kind: str, instance: str) -> Reply:
-    """The answer of a fault that answers: problem+json for 429, 500 and 503, an empty body for ``*_nobody``."""
+def fault_reply(kind: str, problem: Callable[[Problem], Reply]) -> Reply:
+    """The answer of a fault that answers: ``problem(...)`` for 429, 500 and 503, an empty body for ``*_nobody``."""
     if kind.endswith("_nobody"):
         return Reply(int(kind[:3]), None, content_type=None)
-    return problem_reply(_PROBLEMS[kind], instance)
+    return problem(_PROBLEMS[kind])
 
 
 class Latency:

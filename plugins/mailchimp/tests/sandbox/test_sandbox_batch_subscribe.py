@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from sandbox_helpers import refused
+
+from opus1_mailchimp.testing import refused
 
 EXISTS = ("{} is already a list member, do you want to update? please provide update_existing:true in the request "
           "body")

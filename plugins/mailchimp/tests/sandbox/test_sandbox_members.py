@@ -6,7 +6,8 @@ import hashlib
 import re
 
 import pytest
-from sandbox_helpers import refused
+
+from opus1_mailchimp.testing import refused
 
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
 

@@ -28,11 +28,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from sandbox_helpers import wait_for
 from jsonschema import FormatChecker
 from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator
 
 from opus1_mailchimp.sandbox import Sandbox
+from opus1_mailchimp.testing import wait_for
 
 SPEC_FILE = Path(__file__).parent.parent / "data" / "mailchimp-marketing-3.0.76.openapi3.json"
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
