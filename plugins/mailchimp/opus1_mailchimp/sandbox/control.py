@@ -1,11 +1,14 @@
 """The control surface under ``/_sandbox``: the Sandbox's controls over HTTP, for the CLI and other processes.
 
 - ``GET /_sandbox``: base URL, key, default audience id, username, connection limit, latency.
-- ``GET /_sandbox/members``: every member (archived included); ``GET /_sandbox/members/{email}``: one, or 404.
+- ``GET`` / ``POST /_sandbox/audiences``: every audience / add one (an object) or many (an array), each
+  ``{"id", "name", "merge_fields"}``.
+- ``GET /_sandbox/members[?audience_id=ID]``: every member (archived included);
+  ``GET /_sandbox/members/{email}[?audience_id=ID]``: one, or 404.
 - ``POST /_sandbox/members``: seed one member (an object) or many (an array), each
-  ``{"email", "status", "unsubscribed_by", "merge_fields", "tags", "forgotten"}``.
+  ``{"email", "status", "unsubscribed_by", "merge_fields", "tags", "forgotten", "audience_id"}``.
 - ``GET`` / ``DELETE /_sandbox/requests``: the request log / empty it.
-- ``POST /_sandbox/reset``: empty audience, no batches, empty log, no faults.
+- ``POST /_sandbox/reset``: empty audiences, no batches, empty log, no faults.
 - ``GET`` / ``POST`` / ``DELETE /_sandbox/faults``: list / add ``{"kind", "rate", "count", "methods",
   "path_contains"}`` / remove all.
 - ``GET`` / ``PUT /_sandbox/latency``: ``{"latency_ms", "per_member_ms"}``.
@@ -26,7 +29,8 @@ if TYPE_CHECKING:
     from .core import Sandbox
 
 CONTROL_PREFIX = "/_sandbox"
-SEED_KEYS = {"email", "status", "unsubscribed_by", "merge_fields", "tags", "forgotten"}
+SEED_KEYS = {"email", "status", "unsubscribed_by", "merge_fields", "tags", "forgotten", "audience_id"}
+AUDIENCE_KEYS = {"id", "name", "merge_fields"}
 FAULT_KEYS = {"kind", "rate", "count", "methods", "path_contains"}
 LATENCY_KEYS = ("latency_ms", "per_member_ms")
 
@@ -43,13 +47,21 @@ def control(sandbox: "Sandbox", method: str, path: str, query: dict[str, str], b
 
 
 def _route(sandbox: "Sandbox", method: str, parts: list[str], query: dict[str, str], body: bytes) -> Reply:
+    audience_id = query.get("audience_id")
     match method, parts:
         case "GET", []:
             return Reply(200, sandbox.info())
+        case "GET", ["audiences"]:
+            return Reply(200, {"audiences": sandbox.audiences()})
+        case "POST", ["audiences"]:
+            for item in _items(json.loads(body)):
+                args = dict(_keys(item, AUDIENCE_KEYS))
+                sandbox.add_audience(args.pop("id"), **args)
+            return Reply(200, {"audiences": sandbox.audiences()})
         case "GET", ["members"]:
-            return Reply(200, {"members": sandbox.members()})
+            return Reply(200, {"members": sandbox.members(audience_id)})
         case "GET", ["members", email]:
-            member = sandbox.member(email)
+            member = sandbox.member(email, audience_id)
             return Reply(200, member) if member else Reply(404, {"error": f"{email} is not a member"})
         case "POST", ["members"]:
             seeded = []

@@ -27,7 +27,9 @@ DEFAULT_MERGE_FIELDS = ("FNAME", "LNAME", "PHONE")
 
 
 class Sandbox:
-    """A stateful local emulator of the Mailchimp Marketing API v3.0 (one account, one audience).
+    """A stateful local emulator of the Mailchimp Marketing API v3.0: one account, one API key, one or more
+    audiences (``audience_id`` is the default one; ``audiences`` adds more, each a list id or a dict
+    ``{"id", "name", "merge_fields"}``).
 
     Start it with :meth:`start` or as a context manager and point a client at :attr:`base_url`.
     """
@@ -36,7 +38,7 @@ class Sandbox:
                  audience_name: str = DEFAULT_AUDIENCE_NAME, username: str = DEFAULT_USERNAME,
                  host: str = "127.0.0.1", port: int = 0, latency_ms: float = 0.0, per_member_ms: float = 0.0,
                  seed: int = 0, state_file: str | os.PathLike | None = None, max_connections: int = 10,
-                 merge_fields: Iterable[str | dict] = DEFAULT_MERGE_FIELDS):
+                 merge_fields: Iterable[str | dict] = DEFAULT_MERGE_FIELDS, audiences: Iterable[str | dict] = ()):
         self.api_key = api_key
         self.audience_id = audience_id
         self.username = username
@@ -44,6 +46,9 @@ class Sandbox:
         self.port = port
         self.account = Account(username=username, seed=seed)
         self.account.add_audience(audience_id, audience_name, merge_fields)
+        for extra in audiences:
+            spec = {"id": extra} if isinstance(extra, str) else extra
+            self.add_audience(spec["id"], spec.get("name"), spec.get("merge_fields", DEFAULT_MERGE_FIELDS))
         latency = Latency(latency_ms, per_member_ms)
         self.traffic = Traffic(max_connections, latency, seed)
         self.api = Api(self.account, latency, seed)
@@ -102,20 +107,41 @@ class Sandbox:
 
     # ----------------------------------------------------------------- audiences and members
 
+    def add_audience(self, audience_id: str, name: str | None = None,
+                     merge_fields: Iterable[str | dict] = DEFAULT_MERGE_FIELDS) -> None:
+        """Add an empty audience (also while running); every list endpoint then serves it under its id.
+        ``name`` defaults to the id. ValueError if the id is taken or not 1-100 letters, digits, ``-``, ``_``."""
+        self.account.add_audience(audience_id, audience_id if name is None else name, merge_fields)
+
+    def audiences(self) -> list[dict]:
+        """Every audience, default first: ``{"id", "name"}``."""
+        with self.account.lock:
+            return [{"id": a.id, "name": a.name} for a in self.account.audiences.values()]
+
     def seed_member(self, email: str, status: str = "subscribed", *, unsubscribed_by: str = "contact",
-                    merge_fields: dict | None = None, tags: Iterable[str] = (), forgotten: bool = False) -> dict | None:
+                    merge_fields: dict | None = None, tags: Iterable[str] = (), forgotten: bool = False,
+                    audience_id: str | None = None) -> dict | None:
         """Put an address into any state (``status`` incl. cleaned, archived, pending; ``forgotten`` = permanently
-        deleted); ``unsubscribed_by="contact"`` makes an unsubscribe one the API cannot undo. Returns the member."""
-        return writes.seed_member(self.account, self.audience_id, email, status, unsubscribed_by=unsubscribed_by,
-                                  merge_fields=merge_fields, tags=tags, forgotten=forgotten)
+        deleted) in an audience (None: the default); ``unsubscribed_by="contact"`` makes an unsubscribe one the API
+        cannot undo. Returns the member (None when forgotten)."""
+        return writes.seed_member(self.account, self._list(audience_id), email, status,
+                                  unsubscribed_by=unsubscribed_by, merge_fields=merge_fields, tags=tags,
+                                  forgotten=forgotten)
 
-    def member(self, email: str) -> dict | None:
+    def member(self, email: str, audience_id: str | None = None) -> dict | None:
         """The stored member as the API would return it, or None."""
-        return reads.member_by_email(self.account, self.audience_id, email)
+        return reads.member_by_email(self.account, self._list(audience_id), email)
 
-    def members(self) -> list[dict]:
-        """Every member (archived included), as the API would return them."""
-        return reads.all_members(self.account, self.audience_id)
+    def members(self, audience_id: str | None = None) -> list[dict]:
+        """Every member of an audience (archived included), as the API would return them."""
+        return reads.all_members(self.account, self._list(audience_id))
+
+    def _list(self, audience_id: str | None) -> str:
+        """The audience a control names (None: the default); ValueError for an unknown one."""
+        audience_id = self.audience_id if audience_id is None else audience_id
+        if audience_id not in self.account.audiences:
+            raise ValueError(f"the sandbox has no audience {audience_id!r}")
+        return audience_id
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -138,7 +164,7 @@ class Sandbox:
         self.traffic.clear()
 
     def reset(self) -> None:
-        """Empty audience, no batches, empty request log and no faults (latency is kept)."""
+        """Empty audiences (they stay), no batches, empty request log and no faults (latency is kept)."""
         self.account.clear()
         self.api.batches.clear()
         self.clear_requests()
