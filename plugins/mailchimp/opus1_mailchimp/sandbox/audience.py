@@ -16,6 +16,9 @@ from dataclasses import asdict
 from . import replies
 from .rules import MergeField, is_hash, merge_field, subscriber_hash
 
+ADMIN_UNSUBSCRIBE = "N/A (Unsubscribed by admin)"  # what an unsubscribe through the API shows [S-shashanksmf-crm]
+CONTACT_UNSUBSCRIBE = "Unspecified"  # a contact's own unsubscribe without a reason given [unverified]
+
 
 class Audience:
     """One list: id, name, merge fields, members, forgotten addresses, tag ids and per-status counts."""
@@ -72,8 +75,9 @@ class Audience:
             m["id"] = new_hash
         m["email_address"] = email
 
-    def set_status(self, m: dict, status: str, now: str, unsubscribed_by: str = "admin") -> None:
-        """Move a member to ``status``: counts, opt-in time, list dates and compliance state."""
+    def set_status(self, m: dict, status: str, now: str, unsubscribed_by: str = "admin",
+                   reason: str | None = None) -> None:
+        """Move a member to ``status``: counts, opt-in time, list dates, compliance state and unsubscribe reason."""
         if m["status"]:
             self.counts[m["status"]] -= 1
         self.counts[status] += 1
@@ -81,7 +85,9 @@ class Audience:
         if status == "subscribed":
             m["timestamp_opt"] = self.last_sub_date = now
         elif status == "unsubscribed":
-            m["compliance"] = m["compliance"] or unsubscribed_by == "contact"
+            by_contact = unsubscribed_by == "contact"
+            m["compliance"] = m["compliance"] or by_contact
+            m["unsubscribe_reason"] = reason or (CONTACT_UNSUBSCRIBE if by_contact else ADMIN_UNSUBSCRIBE)
             self.last_unsub_date = now
         elif status == "cleaned":
             m["compliance"] = True
@@ -104,7 +110,7 @@ class Audience:
 
     def restore(self, data: dict) -> None:
         """Load the members, forgotten addresses and counters of a :meth:`snapshot` (not its definition)."""
-        self.members = {m["contact_id"]: m for m in data["members"]}
+        self.members = {m["contact_id"]: {"unsubscribe_reason": "", **m} for m in data["members"]}
         self.by_hash = {m["id"]: cid for cid, m in self.members.items()}
         self.forgotten = set(data["forgotten"])
         self.tag_ids = dict(data["tag_ids"])

@@ -6,7 +6,8 @@
 - ``GET /_sandbox/members[?audience_id=ID]``: every member (archived included);
   ``GET /_sandbox/members/{email}[?audience_id=ID]``: one, or 404.
 - ``POST /_sandbox/members``: seed one member (an object) or many (an array), each
-  ``{"email", "status", "unsubscribed_by", "merge_fields", "tags", "forgotten", "audience_id"}``.
+  ``{"email", "status", "unsubscribed_by", "unsubscribe_reason", "merge_fields", "tags", "forgotten",
+  "audience_id"}``.
 - ``GET`` / ``DELETE /_sandbox/requests``: the request log / empty it.
 - ``POST /_sandbox/reset``: empty audiences, no batches, empty log, no faults.
 - ``GET`` / ``POST`` / ``DELETE /_sandbox/faults``: list / add ``{"kind", "rate", "count", "methods",
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
     from .core import Sandbox
 
 CONTROL_PREFIX = "/_sandbox"
-SEED_KEYS = {"email", "status", "unsubscribed_by", "merge_fields", "tags", "forgotten", "audience_id"}
+SEED_KEYS = {"email", "status", "unsubscribed_by", "unsubscribe_reason", "merge_fields", "tags", "forgotten",
+             "audience_id"}
 AUDIENCE_KEYS = {"id", "name", "merge_fields"}
 FAULT_KEYS = {"kind", "rate", "count", "methods", "path_contains"}
 LATENCY_KEYS = ("latency_ms", "per_member_ms")

@@ -119,14 +119,15 @@ class Sandbox:
             return [{"id": a.id, "name": a.name} for a in self.account.audiences.values()]
 
     def seed_member(self, email: str, status: str = "subscribed", *, unsubscribed_by: str = "contact",
-                    merge_fields: dict | None = None, tags: Iterable[str] = (), forgotten: bool = False,
-                    audience_id: str | None = None) -> dict | None:
-        """Put an address into any state (``status`` incl. cleaned, archived, pending; ``forgotten`` = permanently
-        deleted) in an audience (None: the default); ``unsubscribed_by="contact"`` makes an unsubscribe one the API
-        cannot undo. Returns the member (None when forgotten)."""
+                    unsubscribe_reason: str | None = None, merge_fields: dict | None = None,
+                    tags: Iterable[str] = (), forgotten: bool = False, audience_id: str | None = None) -> dict | None:
+        """Put an address into any state (``status`` incl. cleaned, archived, pending, transactional; ``forgotten`` =
+        permanently deleted) in an audience (None: the default); ``unsubscribed_by="contact"`` makes an unsubscribe
+        one the API cannot undo, and ``unsubscribe_reason`` is what the member then shows. Returns the member (None
+        when forgotten)."""
         return writes.seed_member(self.account, self._list(audience_id), email, status,
-                                  unsubscribed_by=unsubscribed_by, merge_fields=merge_fields, tags=tags,
-                                  forgotten=forgotten)
+                                  unsubscribed_by=unsubscribed_by, unsubscribe_reason=unsubscribe_reason,
+                                  merge_fields=merge_fields, tags=tags, forgotten=forgotten)
 
     def member(self, email: str, audience_id: str | None = None) -> dict | None:
         """The stored member as the API would return it, or None."""

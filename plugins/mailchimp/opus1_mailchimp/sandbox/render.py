@@ -1,7 +1,8 @@
 """How a stored member looks in the API: every key of the recorded member object, in the API's order.
 
-Every merge field of the audience is present (``""`` when unset) and at most 50 tags are shown. A listing or a
-batch subscribe asks for just the keys its ``fields`` name, and only those are built.
+Every merge field of the audience is present (``""`` when unset), at most 50 tags are shown, and
+``unsubscribe_reason`` appears on unsubscribed members only (as in recorded answers). A listing or a batch
+subscribe asks for just the keys its ``fields`` name, and only those are built.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class Renderer:
             ("unique_email_id", stored("unique_email_id")), ("contact_id", stored("contact_id")),
             ("full_name", lambda m: f"{m['merge_fields'].get('FNAME', '')} {m['merge_fields'].get('LNAME', '')}".strip()),
             ("web_id", stored("web_id")), ("email_type", stored("email_type")), ("status", stored("status")),
-            ("consents_to_one_to_one_messaging", constant(True)),
+            ("unsubscribe_reason", stored("unsubscribe_reason")), ("consents_to_one_to_one_messaging", constant(True)),
             ("merge_fields", lambda m: {tag: m["merge_fields"].get(tag, "") for tag in tags}),
             ("interests", lambda m: dict(m["interests"])),
             ("stats", lambda m: {"avg_open_rate": 0, "avg_click_rate": 0}), ("ip_signup", stored("ip_signup")),
@@ -63,5 +64,6 @@ class Renderer:
     def only(self, keys: Iterable[str] | None) -> Callable[[dict], dict]:
         """A function rendering just ``keys`` of a member (None: all)."""
         wanted = None if keys is None else set(keys)
-        items = tuple((k, f) for k, f in self._items if wanted is None or k in wanted)
-        return lambda m: {key: make(m) for key, make in items}
+        unsubscribed = tuple((k, f) for k, f in self._items if wanted is None or k in wanted)
+        others = tuple((k, f) for k, f in unsubscribed if k != "unsubscribe_reason")
+        return lambda m: {key: make(m) for key, make in (unsubscribed if m["status"] == "unsubscribed" else others)}

@@ -15,7 +15,7 @@ from .account import Account
 from .audience import Audience
 from .render import Renderer, link
 from .replies import Problem, schema_type
-from .rules import (ALL_STATUSES, PATCH_STATUSES, WRITABLE_STATUSES, check_email, check_merge_fields, check_optional_fields,
+from .rules import (ALL_STATUSES, WRITABLE_STATUSES, check_email, check_merge_fields, check_optional_fields,
                     check_real, check_status, check_tags, subscriber_hash)
 
 BATCH_SUBSCRIBE_MAX = 500
@@ -59,7 +59,7 @@ def put_member(account: Account, list_id: str, segment: str, body: object, skip_
 def patch_member(account: Account, list_id: str, segment: str, body: object, skip_merge_validation: bool) -> dict:
     """PATCH /lists/{id}/members/{hash}: update an existing member (may change its address)."""
     body = _object(body)
-    status = check_status(body["status"], "status", PATCH_STATUSES) if "status" in body else None
+    status = check_status(body["status"], "status", WRITABLE_STATUSES) if "status" in body else None
     with account.lock:
         audience = account.audience(list_id)
         m = audience.get(segment)
@@ -161,7 +161,7 @@ def _batch_one(account: Account, audience: Audience, item: object, seen: set[str
             return None, None
         raise Problem(400, "Invalid Resource", f"{email} appears more than once in this request.")
     seen.add(h)
-    status = check_status(item["status"], "status", PATCH_STATUSES) if "status" in item else None
+    status = check_status(item["status"], "status", WRITABLE_STATUSES) if "status" in item else None
     tags = check_tags(item.get("tags"))
     m = audience.find(h)
     if m is None:
@@ -180,7 +180,8 @@ def _batch_one(account: Account, audience: Audience, item: object, seen: set[str
 
 
 def seed_member(account: Account, list_id: str, email: str, status: str = "subscribed", *,
-                unsubscribed_by: str = "contact", merge_fields: dict | None = None, tags: Iterable[str] = (), forgotten: bool = False) -> dict | None:
+                unsubscribed_by: str = "contact", unsubscribe_reason: str | None = None,
+                merge_fields: dict | None = None, tags: Iterable[str] = (), forgotten: bool = False) -> dict | None:
     """Put an address into any state, replacing what is there (no fake-address check); None when forgotten."""
     email = email.strip()
     if status not in ALL_STATUSES:
@@ -200,7 +201,7 @@ def seed_member(account: Account, list_id: str, email: str, status: str = "subsc
             account.changed()
             return None
         m = _create(account, audience, email, h, "subscribed" if status == "archived" else status, {}, merge,
-                    list(tags), unsubscribed_by)
+                    list(tags), unsubscribed_by, unsubscribe_reason)
         if status == "archived":
             audience.set_status(m, "archived", account.now())
         return Renderer(audience, account.api_root)(m)
@@ -220,7 +221,7 @@ def _new(account: Account, audience: Audience, email: str, h: str, status: str |
 
 
 def _create(account: Account, audience: Audience, email: str, h: str, status: str, fields: dict, merge: dict,
-            tags: list[str], unsubscribed_by: str = "admin") -> dict:
+            tags: list[str], unsubscribed_by: str = "admin", reason: str | None = None) -> dict:
     web_id = account.next_web_id
     account.next_web_id += 1
     key = f"{account.seed}:{web_id}"
@@ -228,14 +229,14 @@ def _create(account: Account, audience: Audience, email: str, h: str, status: st
         "id": h, "email_address": email,
         "unique_email_id": hashlib.md5(f"email:{key}".encode()).hexdigest()[:10],
         "contact_id": hashlib.md5(f"contact:{key}".encode()).hexdigest(), "web_id": web_id,
-        "email_type": "html", "status": None, "compliance": False, "merge_fields": merge,
+        "email_type": "html", "status": None, "unsubscribe_reason": "", "compliance": False, "merge_fields": merge,
         "interests": {}, "language": "", "vip": False, "location": {"latitude": 0, "longitude": 0}, "ip_signup": "",
         "timestamp_signup": "", "ip_opt": "", "timestamp_opt": "", "last_changed": "", "source": "API - Generic",
         "tags": {},
     }
     m.update(fields)
     now = account.now()
-    audience.set_status(m, status, now, unsubscribed_by)
+    audience.set_status(m, status, now, unsubscribed_by, reason)
     audience.tag(m, tags, now)
     audience.add(m)
     account.changed(m)
