@@ -13,7 +13,6 @@ See docs/sandbox.md for what is emulated, the fault and latency knobs and the ``
 
 from .cli import main, serve_forever_cli
 from .core import Sandbox
-from .faults import FAULT_KINDS
-from .traffic import RecordedRequest
+from .traffic import FAULT_KINDS, RecordedRequest
 
 __all__ = ["FAULT_KINDS", "RecordedRequest", "Sandbox", "main", "serve_forever_cli"]

@@ -17,9 +17,9 @@ from . import reads, replies, writes
 from .account import Account
 from .batches import Batches
 from .clock import parse_time
-from .faults import Latency
 from .replies import Problem, Reply, problem_reply
-from .rules import ALL_STATUSES
+from .rules import ALL_STATUSES, check_choice
+from .traffic import Latency
 
 MAX_COUNT = 1000
 
@@ -165,9 +165,7 @@ def _member_filters(query: dict[str, str]) -> dict:
     filters["member_keys"] = _member_keys(query, "members")
     status = query.get("status")
     if status:
-        if status not in ALL_STATUSES:
-            raise replies.field_error("status", _not_one_of(ALL_STATUSES))
-        filters["status"] = status
+        filters["status"] = check_choice(status, "status", ALL_STATUSES)
     for name in ("email_type", "unique_email_id"):
         if query.get(name):
             filters[name] = query[name]
@@ -175,15 +173,9 @@ def _member_filters(query: dict[str, str]) -> dict:
         if query.get(name):
             filters[name] = parse_time(query[name], name)
     if query.get("sort_field"):
-        if query["sort_field"] not in reads.SORT_FIELDS:
-            raise replies.field_error("sort_field", _not_one_of(reads.SORT_FIELDS))
-        filters["sort_field"] = query["sort_field"]
+        filters["sort_field"] = check_choice(query["sort_field"], "sort_field", reads.SORT_FIELDS)
         filters["sort_dir"] = "DESC" if query.get("sort_dir", "").upper() == "DESC" else "ASC"
     return filters
-
-
-def _not_one_of(allowed: tuple[str, ...]) -> str:
-    return f"Data presented is not one of the accepted values: {', '.join(allowed)}."
 
 
 def _tree(paths: str) -> dict:

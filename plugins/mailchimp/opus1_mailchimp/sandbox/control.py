@@ -1,21 +1,5 @@
-"""The control surface under ``/_sandbox``: the Sandbox's controls over HTTP, for the CLI and other processes.
-
-- ``GET /_sandbox``: base URL, key, default audience id, username, connection limit, latency.
-- ``GET`` / ``POST /_sandbox/audiences``: every audience / add one (an object) or many (an array), each
-  ``{"id", "name", "merge_fields"}``.
-- ``GET /_sandbox/members[?audience_id=ID]``: every member (archived included);
-  ``GET /_sandbox/members/{email}[?audience_id=ID]``: one, or 404.
-- ``POST /_sandbox/members``: seed one member (an object) or many (an array), each
-  ``{"email", "status", "unsubscribed_by", "unsubscribe_reason", "merge_fields", "tags", "forgotten",
-  "audience_id"}``.
-- ``GET`` / ``DELETE /_sandbox/requests``: the request log / empty it.
-- ``POST /_sandbox/reset``: empty audiences, no batches, empty log, no faults.
-- ``GET`` / ``POST`` / ``DELETE /_sandbox/faults``: list / add ``{"kind", "rate", "count", "methods",
-  "path_contains"}`` / remove all.
-- ``GET`` / ``PUT /_sandbox/latency``: ``{"latency_ms", "per_member_ms"}``.
-- ``GET /_sandbox/batch-results/{id}.tar.gz``: a finished batch's results (its ``response_body_url``).
-
-Answers are JSON; mistakes get 400 ``{"error": "..."}``.
+"""The control surface under ``/_sandbox``: the Sandbox's public controls over HTTP, for the CLI and other processes
+(the endpoints are listed in docs/sandbox.md). Answers are JSON; mistakes get 400 ``{"error": "..."}``.
 """
 
 from __future__ import annotations

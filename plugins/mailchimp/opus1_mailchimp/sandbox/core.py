@@ -13,11 +13,10 @@ from . import reads, writes
 from .account import Account
 from .api import Api
 from .control import control
-from .faults import Latency
 from .persist import StateFile
 from .replies import Problem, Reply, not_found
 from .server import SandboxServer
-from .traffic import RecordedRequest, Traffic
+from .traffic import Latency, RecordedRequest, Traffic
 
 DEFAULT_API_KEY = "0123456789abcdef0123456789abcdef-us1"
 DEFAULT_AUDIENCE_ID = "a1b2c3d4e5"
@@ -44,18 +43,18 @@ class Sandbox:
         self.username = username
         self.host = host
         self.port = port
-        self.account = Account(username=username, seed=seed)
-        self.account.add_audience(audience_id, audience_name, merge_fields)
+        self._account = Account(username=username, seed=seed)
+        self._account.add_audience(audience_id, audience_name, merge_fields)
         for extra in audiences:
             spec = {"id": extra} if isinstance(extra, str) else extra
             self.add_audience(spec["id"], spec.get("name"), spec.get("merge_fields", DEFAULT_MERGE_FIELDS))
         latency = Latency(latency_ms, per_member_ms)
-        self.traffic = Traffic(max_connections, latency, seed)
-        self.api = Api(self.account, latency, seed)
-        self.state = StateFile(state_file, self.account) if state_file else None
-        if self.state:
-            self.state.load()
-            self.account.on_change = self.state.mark
+        self._traffic = Traffic(max_connections, latency, seed)
+        self._api = Api(self._account, latency, seed)
+        self._state = StateFile(state_file, self._account) if state_file else None
+        if self._state:
+            self._state.load()
+            self._account.on_change = self._state.mark
         self._server: SandboxServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -65,13 +64,13 @@ class Sandbox:
         """Bind the port and serve in a background thread; returns self."""
         if self._server is not None:
             raise RuntimeError("the sandbox is already running")
-        self._server = SandboxServer((self.host, self.port), self, self.traffic)
+        self._server = SandboxServer((self.host, self.port), self, self._traffic)
         self.port = self._server.server_address[1]
-        self.account.api_root = self.api.batches.api_root = self.base_url
-        self.api.batches.results_root = f"{self.root_url}/_sandbox/batch-results"
-        self.api.batches.start()
-        if self.state:
-            self.state.start()
+        self._account.api_root = self._api.batches.api_root = self.base_url
+        self._api.batches.results_root = f"{self.root_url}/_sandbox/batch-results"
+        self._api.batches.start()
+        if self._state:
+            self._state.start()
         self._thread = threading.Thread(target=self._server.serve, name="mailchimp-sandbox", daemon=True)
         self._thread.start()
         return self
@@ -85,9 +84,9 @@ class Sandbox:
         self._server.close_connections()
         self._server.server_close()
         self._server = self._thread = None
-        self.api.batches.stop()
-        if self.state:
-            self.state.stop()
+        self._api.batches.stop()
+        if self._state:
+            self._state.stop()
 
     def __enter__(self) -> "Sandbox":
         return self.start()
@@ -111,12 +110,12 @@ class Sandbox:
                      merge_fields: Iterable[str | dict] = DEFAULT_MERGE_FIELDS) -> None:
         """Add an empty audience (also while running); every list endpoint then serves it under its id.
         ``name`` defaults to the id. ValueError if the id is taken or not 1-100 letters, digits, ``-``, ``_``."""
-        self.account.add_audience(audience_id, audience_id if name is None else name, merge_fields)
+        self._account.add_audience(audience_id, audience_id if name is None else name, merge_fields)
 
     def audiences(self) -> list[dict]:
         """Every audience, default first: ``{"id", "name"}``."""
-        with self.account.lock:
-            return [{"id": a.id, "name": a.name} for a in self.account.audiences.values()]
+        with self._account.lock:
+            return [{"id": a.id, "name": a.name} for a in self._account.audiences.values()]
 
     def seed_member(self, email: str, status: str = "subscribed", *, unsubscribed_by: str = "contact",
                     unsubscribe_reason: str | None = None, merge_fields: dict | None = None,
@@ -125,49 +124,49 @@ class Sandbox:
         permanently deleted) in an audience (None: the default); ``unsubscribed_by="contact"`` makes an unsubscribe
         one the API cannot undo, and ``unsubscribe_reason`` is what the member then shows. Returns the member (None
         when forgotten)."""
-        return writes.seed_member(self.account, self._list(audience_id), email, status,
+        return writes.seed_member(self._account, self._list(audience_id), email, status,
                                   unsubscribed_by=unsubscribed_by, unsubscribe_reason=unsubscribe_reason,
                                   merge_fields=merge_fields, tags=tags, forgotten=forgotten)
 
     def member(self, email: str, audience_id: str | None = None) -> dict | None:
         """The stored member as the API would return it, or None."""
-        return reads.member_by_email(self.account, self._list(audience_id), email)
+        return reads.member_by_email(self._account, self._list(audience_id), email)
 
     def members(self, audience_id: str | None = None) -> list[dict]:
         """Every member of an audience (archived included), as the API would return them."""
-        return reads.all_members(self.account, self._list(audience_id))
+        return reads.all_members(self._account, self._list(audience_id))
 
     def _list(self, audience_id: str | None) -> str:
         """The audience a control names (None: the default); ValueError for an unknown one."""
         audience_id = self.audience_id if audience_id is None else audience_id
-        if audience_id not in self.account.audiences:
+        if audience_id not in self._account.audiences:
             raise ValueError(f"the sandbox has no audience {audience_id!r}")
         return audience_id
 
     @property
     def clock(self) -> Callable[[], float]:
         """The clock member times are stamped with (epoch seconds); tests may replace it."""
-        return self.account.clock
+        return self._account.clock
 
     @clock.setter
     def clock(self, clock: Callable[[], float]) -> None:
-        self.account.clock = clock
+        self._account.clock = clock
 
     # ----------------------------------------------------------------- requests, faults, latency
 
     @property
     def requests(self) -> list[RecordedRequest]:
         """Every API request received so far, oldest first."""
-        return self.traffic.requests()
+        return self._traffic.requests()
 
     def clear_requests(self) -> None:
         """Empty the request log."""
-        self.traffic.clear()
+        self._traffic.clear()
 
     def reset(self) -> None:
         """Empty audiences (they stay), no batches, empty request log and no faults (latency is kept)."""
-        self.account.clear()
-        self.api.batches.clear()
+        self._account.clear()
+        self._api.batches.clear()
         self.clear_requests()
         self.clear_faults()
 
@@ -177,31 +176,31 @@ class Sandbox:
         (no answer until the client gives up), ``drop_before`` (connection closed, nothing applied) or
         ``drop_after`` (change applied, then connection closed). ``rate`` is the share of matching requests hit
         (deterministic by seed), ``count`` how many at most."""
-        self.traffic.faults.add(kind, rate, count, methods, path_contains)
+        self._traffic.faults.add(kind, rate, count, methods, path_contains)
 
     def fault_rules(self) -> list[dict]:
         """The injected faults as data: ``{"kind", "rate", "remaining", "methods", "path_contains"}``."""
-        return self.traffic.faults.rules()
+        return self._traffic.faults.rules()
 
     def clear_faults(self) -> None:
         """Remove every injected fault."""
-        self.traffic.faults.reset()
+        self._traffic.faults.reset()
 
     def set_latency(self, latency_ms: float, per_member_ms: float = 0.0) -> None:
         """Delay every request by ``latency_ms``, and each batch-subscribe member and batch operation by
         ``per_member_ms``."""
-        self.traffic.latency.set(latency_ms, per_member_ms)
+        self._traffic.latency.set(latency_ms, per_member_ms)
 
     def info(self) -> dict:
         """Base URL, key, default audience id, username, connection limit and latency."""
-        latency = self.traffic.latency
+        latency = self._traffic.latency
         return {"base_url": self.base_url, "api_key": self.api_key, "audience_id": self.audience_id,
-                "username": self.username, "max_connections": self.traffic.max_connections,
+                "username": self.username, "max_connections": self._traffic.max_connections,
                 "latency_ms": latency.latency_ms, "per_member_ms": latency.per_member_ms}
 
     def batch_results(self, batch_id: str) -> bytes | None:
         """The gzipped tar of a finished batch's results (None: unknown, unfinished or deleted)."""
-        return self.api.batches.archive(batch_id)
+        return self._api.batches.archive(batch_id)
 
     # ----------------------------------------------------------------- used by the server
 
@@ -212,7 +211,7 @@ class Sandbox:
             return self.problem(problem)
         if path != "/3.0" and not path.startswith("/3.0/"):
             return self.problem(not_found())
-        return self.api.dispatch(method, path[len("/3.0"):], query, body)
+        return self._api.dispatch(method, path[len("/3.0"):], query, body)
 
     def answer_control(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
         """Answer a request to the ``/_sandbox`` control surface."""
@@ -220,7 +219,7 @@ class Sandbox:
 
     def problem(self, problem: Problem) -> Reply:
         """The problem+json reply for an error."""
-        return self.api.problem(problem)
+        return self._api.problem(problem)
 
     def _auth_problem(self, authorization: str | None) -> Problem | None:
         if not authorization:

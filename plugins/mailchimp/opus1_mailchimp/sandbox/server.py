@@ -22,9 +22,8 @@ from typing import Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from .control import CONTROL_PREFIX
-from .faults import fault_reply
 from .replies import Problem, Reply
-from .traffic import Traffic
+from .traffic import Traffic, fault_reply
 
 HOLD_SECONDS = 120  # Mailchimp's own request timeout: the longest a "timeout" fault holds a connection
 IDLE_SECONDS = 60  # an idle keep-alive connection is closed after this

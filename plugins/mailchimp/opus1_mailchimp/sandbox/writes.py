@@ -15,8 +15,8 @@ from .account import Account
 from .audience import Audience
 from .render import Renderer, link
 from .replies import Problem, schema_type
-from .rules import (ALL_STATUSES, WRITABLE_STATUSES, check_email, check_merge_fields, check_optional_fields,
-                    check_real, check_status, check_tags, subscriber_hash)
+from .rules import (ALL_STATUSES, WRITABLE_STATUSES, check_choice, check_email, check_merge_fields,
+                    check_optional_fields, check_real, check_tags, subscriber_hash)
 
 BATCH_SUBSCRIBE_MAX = 500
 
@@ -27,7 +27,7 @@ def add_member(account: Account, list_id: str, body: object, skip_merge_validati
     with account.lock:
         audience = account.audience(list_id)
         email = check_email(body.get("email_address"))
-        status = check_status(body.get("status"), "status", WRITABLE_STATUSES)
+        status = check_choice(body.get("status"), "status", WRITABLE_STATUSES)
         h = subscriber_hash(email)
         existing = audience.find(h)
         if existing is not None:
@@ -42,7 +42,7 @@ def put_member(account: Account, list_id: str, segment: str, body: object, skip_
     body = _object(body)
     for key in ("status_if_new", "status"):
         if key in body:
-            check_status(body[key], key, WRITABLE_STATUSES)
+            check_choice(body[key], key, WRITABLE_STATUSES)
     with account.lock:
         audience = account.audience(list_id)
         m = audience.find(segment)
@@ -59,7 +59,7 @@ def put_member(account: Account, list_id: str, segment: str, body: object, skip_
 def patch_member(account: Account, list_id: str, segment: str, body: object, skip_merge_validation: bool) -> dict:
     """PATCH /lists/{id}/members/{hash}: update an existing member (may change its address)."""
     body = _object(body)
-    status = check_status(body["status"], "status", WRITABLE_STATUSES) if "status" in body else None
+    status = check_choice(body["status"], "status", WRITABLE_STATUSES) if "status" in body else None
     with account.lock:
         audience = account.audience(list_id)
         m = audience.get(segment)
@@ -161,7 +161,7 @@ def _batch_one(account: Account, audience: Audience, item: object, seen: set[str
             return None, None
         raise Problem(400, "Invalid Resource", f"{email} appears more than once in this request.")
     seen.add(h)
-    status = check_status(item["status"], "status", WRITABLE_STATUSES) if "status" in item else None
+    status = check_choice(item["status"], "status", WRITABLE_STATUSES) if "status" in item else None
     tags = check_tags(item.get("tags"))
     m = audience.find(h)
     if m is None:
