@@ -31,51 +31,6 @@ class RecordedRequest:
         return json.loads(self.body)
 
 
-class Traffic:
-    """Connection slots (at most ``max_connections`` requests in flight), the faults, the latency and the log."""
-
-    def __init__(self, max_connections: int, latency: Latency, seed: int = 0):
-        self.max_connections = max_connections
-        self.latency = latency
-        self.faults = Faults(seed)
-        self._lock = threading.Lock()
-        self._in_flight = 0
-        self._log: list[RecordedRequest] = []
-
-    def enter(self) -> bool:
-        """Take a connection slot; False when ``max_connections`` requests are already in flight."""
-        with self._lock:
-            if self._in_flight >= self.max_connections:
-                return False
-            self._in_flight += 1
-            return True
-
-    def leave(self) -> None:
-        """Give the slot back."""
-        with self._lock:
-            self._in_flight -= 1
-
-    def too_many(self) -> Problem:
-        """The 429 for a request over the connection limit."""
-        return Problem(429, "Too Many Requests", TOO_MANY.format(n=self.max_connections))
-
-    def record(self, method: str, path: str, query: dict, headers: dict, body: bytes, status: int | None) -> None:
-        """Add a request to the log, its ``Authorization`` header redacted."""
-        headers = {k: ("[redacted]" if k.lower() == "authorization" else v) for k, v in headers.items()}
-        with self._lock:
-            self._log.append(RecordedRequest(method, path, query, headers, body, status))
-
-    def requests(self) -> list[RecordedRequest]:
-        """Every API request logged so far, oldest first."""
-        with self._lock:
-            return list(self._log)
-
-    def clear(self) -> None:
-        """Empty the log."""
-        with self._lock:
-            self._log.clear()
-
-
 FAULT_KINDS = ("429", "429_nobody", "403_nobody", "500", "503", "timeout", "drop_before", "drop_after")
 _PROBLEMS = {
     "429": Problem(429, "Too Many Requests", "You have exceeded the limit of 10 simultaneous connections."),
@@ -172,3 +127,48 @@ class Latency:
     def member_seconds(self, n: int) -> float:
         """The extra delay of ``n`` members or operations."""
         return self.per_member_ms * n / 1000
+
+
+class Traffic:
+    """Connection slots (at most ``max_connections`` requests in flight), the faults, the latency and the log."""
+
+    def __init__(self, max_connections: int, latency: Latency, seed: int = 0):
+        self.max_connections = max_connections
+        self.latency = latency
+        self.faults = Faults(seed)
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._log: list[RecordedRequest] = []
+
+    def enter(self) -> bool:
+        """Take a connection slot; False when ``max_connections`` requests are already in flight."""
+        with self._lock:
+            if self._in_flight >= self.max_connections:
+                return False
+            self._in_flight += 1
+            return True
+
+    def leave(self) -> None:
+        """Give the slot back."""
+        with self._lock:
+            self._in_flight -= 1
+
+    def too_many(self) -> Problem:
+        """The 429 for a request over the connection limit."""
+        return Problem(429, "Too Many Requests", TOO_MANY.format(n=self.max_connections))
+
+    def record(self, method: str, path: str, query: dict, headers: dict, body: bytes, status: int | None) -> None:
+        """Add a request to the log, its ``Authorization`` header redacted."""
+        headers = {k: ("[redacted]" if k.lower() == "authorization" else v) for k, v in headers.items()}
+        with self._lock:
+            self._log.append(RecordedRequest(method, path, query, headers, body, status))
+
+    def requests(self) -> list[RecordedRequest]:
+        """Every API request logged so far, oldest first."""
+        with self._lock:
+            return list(self._log)
+
+    def clear(self) -> None:
+        """Empty the log."""
+        with self._lock:
+            self._log.clear()
