@@ -116,7 +116,7 @@ def test_command_line_serves_until_sigterm(tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "opus1_mailchimp.sandbox", "--port", "0", "--username", "freddie",
                              "--audience-id", "f00d", "--api-key", "abcdefabcdefabcdefabcdefabcdef12-us6",
-                             "--state", str(state), "--latency-ms", "1"],
+                             "--state", str(state), "--latency-ms", "1", "--max-connections", "30"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         info = dict(proc.stdout.readline().rstrip("\n").split(": ", 1) for _ in range(5))
@@ -124,6 +124,7 @@ def test_command_line_serves_until_sigterm(tmp_path):
         assert info["username"] == "freddie" and info["control_url"] == info["base_url"].replace("/3.0", "/_sandbox")
         auth = ("user", info["api_key"])
         assert requests.get(info["base_url"] + "/", auth=auth, timeout=5).json()["username"] == "freddie"
+        assert requests.get(info["control_url"], timeout=5).json()["max_connections"] == 30
         requests.post(info["control_url"] + "/members", data=json.dumps({"email": "ana@posteo.de"}), timeout=5)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
