@@ -19,6 +19,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
 import requests
+import urllib3
 from mailchimp_marketing.api.batches_api import BatchesApi
 from mailchimp_marketing.api.lists_api import ListsApi
 from mailchimp_marketing.api.ping_api import PingApi
@@ -96,7 +97,7 @@ class PinnedApiClient(ApiClient):
                     response.close()
             except answers.TooLarge as exc:
                 raise malformed(f"the answer is too large ({exc})", where, response.status_code) from None
-            except requests.RequestException as exc:
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
                 reason = f"no complete answer within {self.timeout:g} s" if limit.expired else _network_reason(exc)
                 raise network_error(reason, where) from None
         self._note_time(response, write)
@@ -128,9 +129,9 @@ class PinnedApiClient(ApiClient):
 
 def _network_reason(error: Exception) -> str:
     """A short reason for a transport error, without URLs or headers."""
-    if isinstance(error, requests.Timeout):
+    if isinstance(error, (requests.Timeout, urllib3.exceptions.TimeoutError)):
         return "the request timed out"
-    if isinstance(error, requests.ConnectionError):
+    if isinstance(error, (requests.ConnectionError, urllib3.exceptions.ProtocolError, OSError)):
         return "the connection failed or was dropped"
     return f"the exchange failed ({type(error).__name__})"
 
@@ -153,6 +154,7 @@ class Mailchimp:
         batch_wait_seconds: float = 1800,
         results_seconds: float = batch_results.DOWNLOAD_SECONDS,
         on_retry: Callable[[str], None] | None = None,
+        max_backoff: float = MAX_BACKOFF_SECONDS,
     ):
         self.api = PinnedApiClient(api_key, base_url(api_key, api_url), max_connections=max_connections, timeout=timeout)
         self.max_connections = max_connections
@@ -163,6 +165,7 @@ class Mailchimp:
         self.ping = PingApi(self.api)
         self.root = RootApi(self.api)
         self.retry_seconds = retry_seconds
+        self._max_backoff = max_backoff
         self._on_retry = on_retry
         self._retrying = False
         self._episode_lock = threading.Lock()
@@ -205,7 +208,7 @@ class Mailchimp:
     def _retry(self, attempt: Callable[[], object]):
         retrying = Retrying(
             retry=retry_if_exception(lambda exc: isinstance(exc, ApiError) and exc.transient),
-            wait=wait_exponential_jitter(multiplier=0.2, max=MAX_BACKOFF_SECONDS, jitter=0.2),
+            wait=wait_exponential_jitter(multiplier=0.2, max=self._max_backoff, jitter=0.2),
             stop=stop_before_delay(self.retry_seconds) | stop_when_event_set(self._closed),
             sleep=self._closed.wait,
             before_sleep=self._episode,
