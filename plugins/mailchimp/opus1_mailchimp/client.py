@@ -140,7 +140,7 @@ class Mailchimp:
     """The SDK's API groups on a pinned client; every call retried within the budget, errors as ``ApiError``.
 
     ``on_retry`` is called with one line of text (e.g. "Mailchimp answered 503; retrying for up to 5 min") when an
-    episode of retries starts; the next one is reported after a call succeeds again.
+    episode of retries starts; the next episode starts once no call is retrying any more.
     """
 
     def __init__(
@@ -167,7 +167,7 @@ class Mailchimp:
         self.retry_seconds = retry_seconds
         self._max_backoff = max_backoff
         self._on_retry = on_retry
-        self._retrying = False
+        self._retrying = 0  # calls retrying now
         self._episode_lock = threading.Lock()
         self._closed = threading.Event()
         self._downloads = requests.Session()
@@ -206,28 +206,35 @@ class Mailchimp:
                                                        self.results_seconds))
 
     def _retry(self, attempt: Callable[[], object]):
+        """``attempt()`` retried within the budget; an episode of retries (from the first call that retries until
+        no call is retrying any more) is announced once through ``on_retry``."""
+        retried = False
+
+        def before_sleep(state) -> None:
+            nonlocal retried
+            if retried:
+                return
+            retried = True
+            with self._episode_lock:
+                self._retrying += 1
+                first = self._retrying == 1
+            if first and self._on_retry is not None:
+                self._on_retry(retry_notice(state.outcome.exception(), self.retry_seconds))
+
         retrying = Retrying(
             retry=retry_if_exception(lambda exc: isinstance(exc, ApiError) and exc.transient),
             wait=wait_exponential_jitter(multiplier=0.2, max=self._max_backoff, jitter=0.2),
             stop=stop_before_delay(self.retry_seconds) | stop_when_event_set(self._closed),
             sleep=self._closed.wait,
-            before_sleep=self._episode,
+            before_sleep=before_sleep,
             reraise=True,
         )
-        answer = retrying(attempt)
-        if self._retrying:
-            with self._episode_lock:
-                self._retrying = False
-        return answer
-
-    def _episode(self, state) -> None:
-        """Report the first retry of an episode through ``on_retry``."""
-        with self._episode_lock:
-            if self._retrying:
-                return
-            self._retrying = True
-        if self._on_retry is not None:
-            self._on_retry(retry_notice(state.outcome.exception(), self.retry_seconds))
+        try:
+            return retrying(attempt)
+        finally:
+            if retried:
+                with self._episode_lock:
+                    self._retrying -= 1
 
     @property
     def requests(self) -> int:
