@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 
 import sqlite_utils
 
 from .clock import now
-from .locks import business_lock, lock_is_free
+from .locks import lock_is_free
 from .redaction import scrub
 
 _FLUSH_EVERY = 1000
@@ -85,6 +84,8 @@ class Run:
         self._pending: list[tuple] = []
         self.counts: dict = {}
         self.export_fingerprint: str | None = None
+        self.failed_items = 0
+        self.status = RunStatus.RUNNING
 
     def record(
         self,
@@ -101,8 +102,10 @@ class Run:
         ``diagnose`` and ``check`` show with the ``hint``. Raises ``ValueError`` for anything else (a plugin bug).
         """
         outcome = ItemOutcome(outcome)
-        if outcome is ItemOutcome.FAILED and not message:
-            raise ValueError(f"a failed item needs a message saying why ({key!r})")
+        if outcome is ItemOutcome.FAILED:
+            if not message:
+                raise ValueError(f"a failed item needs a message saying why ({key!r})")
+            self.failed_items += 1
         self._pending.append(
             (self.id, key, outcome.value, error_code, scrub(message) if message else message,
              scrub(hint) if hint else hint)
@@ -123,6 +126,7 @@ class Run:
     def finish(self, status: RunStatus, counts: dict | None = None, error: str | None = None) -> None:
         """Close the run with its final status and counts; secrets are scrubbed from the error."""
         self.flush()
+        self.status = status
         self.db["runs"].update(
             self.id,
             {
@@ -136,50 +140,32 @@ class Run:
 
 
 @contextmanager
-def running(
-    db: sqlite_utils.Database,
-    business: str,
-    integration: str,
-    dry_run: bool,
-    *,
-    wait: bool = False,
-    stop: threading.Event | None = None,
-    check: Callable[[], None] | None = None,
-) -> Iterator[Run]:
-    """Open a run under the business lock; it ends ``ok``, ``failed`` or ``interrupted`` however the block exits.
-
-    The block sets ``run.counts`` before returning; runs left ``running`` by a killed process are marked
-    ``interrupted`` first. ``check`` is called once the lock is held and before the run is opened: it raises to
-    skip the run (a scheduled sync re-checks that the business is still due). ``wait`` and ``stop`` are
-    ``business_lock``'s.
-    """
-    with business_lock(business, integration, wait=wait, stop=stop):
-        mark_interrupted(db, business, integration)
-        if check is not None:
-            check()
-        table = db["runs"]
-        table.insert(
-            {
-                "business": business,
-                "integration": integration,
-                "started_at": now(),
-                "status": RunStatus.RUNNING.value,
-                "dry_run": int(dry_run),
-                "counts": "{}",
-                "pid": os.getpid(),
-            }
-        )
-        run = Run(db, table.last_pk, business, integration, dry_run)
-        try:
-            yield run
-        except KeyboardInterrupt:
-            run.finish(RunStatus.INTERRUPTED, run.counts, "interrupted")
-            raise
-        except BaseException as exc:
-            run.finish(RunStatus.FAILED, run.counts, getattr(exc, "message", None) or f"{type(exc).__name__}")
-            raise
-        else:
-            run.finish(RunStatus.OK, run.counts)
+def running(db: sqlite_utils.Database, business: str, integration: str, dry_run: bool) -> Iterator[Run]:
+    """Open a run; it ends ``ok`` (``partial`` when items failed), ``failed`` or ``interrupted`` however the block
+    exits. Call it holding the business's lock (``locks.business_lock``); the block sets ``run.counts``."""
+    table = db["runs"]
+    table.insert(
+        {
+            "business": business,
+            "integration": integration,
+            "started_at": now(),
+            "status": RunStatus.RUNNING.value,
+            "dry_run": int(dry_run),
+            "counts": "{}",
+            "pid": os.getpid(),
+        }
+    )
+    run = Run(db, table.last_pk, business, integration, dry_run)
+    try:
+        yield run
+    except KeyboardInterrupt:
+        run.finish(RunStatus.INTERRUPTED, run.counts, "interrupted")
+        raise
+    except BaseException as exc:
+        run.finish(RunStatus.FAILED, run.counts, getattr(exc, "message", None) or f"{type(exc).__name__}")
+        raise
+    else:
+        run.finish(RunStatus.PARTIAL if run.failed_items else RunStatus.OK, run.counts)
 
 
 def mark_interrupted(db: sqlite_utils.Database, business: str, integration: str) -> None:

@@ -74,11 +74,17 @@ def test_operation_failed_exits_1_and_the_run_is_failed(add_plugin, cli, account
     assert [i["key"] for i in runlog.items(open_db(), run["id"])] == ["maria.lopez@gmail.com"]
 
 
+class Verifying(Recorder):
+    @hookimpl
+    def verify(self, context, settings, contacts):
+        return [{"key": c.key, "ok": True, "problems": []} for c in contacts]
+
+
 def test_verify_with_nothing_synced_exits_1(add_plugin, cli, accounts):
-    configured(add_plugin, cli, Recorder(), accounts)
+    configured(add_plugin, cli, Verifying(), accounts)
     result = cli("verify", "thing")
     assert result.code == 1
-    assert "Error: nothing to verify: thing has no successful sync for business 'default'" in result.err
+    assert "Error: nothing to verify: thing has no finished sync for business 'default'" in result.err
     assert "Hint: run `opus1-int sync thing --business default` first" in result.err
 
 
@@ -174,7 +180,7 @@ def test_sync_without_an_export_exits_3(add_plugin, cli):
     assert cli("configure", "thing").code == 0
     result = cli("sync", "thing")
     assert result.code == 3
-    assert "Hint: pass --contacts PATH, or save one with `opus1-int configure thing --contacts PATH`" in result.err
+    assert "Hint: save one with `opus1-int configure thing --business default --contacts PATH`" in result.err
 
 
 def test_failed_live_check_exits_3(add_plugin, cli):

@@ -59,7 +59,7 @@ def test_a_run_is_running_during_the_sync_and_ok_after(add_plugin, cli, accounts
     assert result.code == 0, result.err
     summary = result.json()
     assert summary == {"business": "default", "integration": "thing", "run_id": 1, "status": "ok",
-                       "dry_run": False, "created": 2}
+                       "dry_run": False, "counts": {"created": 2}, "error": None, "hint": None, "exit_code": 0}
     assert plugin.status_during == "running"
     row = open_db()["runs"].get(1)
     assert row["status"] == "ok" and row["error"] is None

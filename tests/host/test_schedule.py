@@ -11,7 +11,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlite_utils
 
-from opus1_integrations import clock, fleet, locks, schedule, state
+from opus1_integrations import clock, locks, schedule, state
+from opus1_integrations.services.fleet import Fleet
 from opus1_integrations import settings as settings_store
 from opus1_integrations.api import OperationFailed, SettingsInvalid, hookimpl
 
@@ -331,7 +332,7 @@ def test_wait_rechecks_that_the_business_is_due_once_it_holds_the_lock(syncing, 
     stop = Watched()
     with locks.business_lock("a", "thing"):
         worker = threading.Thread(target=lambda: outcome.update(
-            result=fleet.sync_business(plugins, "thing", "a", wait=True, stop=stop)))
+            result=Fleet(plugins, stop=stop).sync_business("thing", "a", wait=True)))
         worker.start()
         assert stop.polling.wait(10), "the sync never waited for the lock"
         db = state.open_db()  # meanwhile the lock's holder finishes its run of the business

@@ -30,7 +30,7 @@ def test_check_shows_an_unsubscribed_client_as_left_alone(cli, connect, export, 
 def test_diagnose_lists_per_contact_errors_in_mailchimps_words(cli, connect, export, mailchimp_sandbox):
     connect(export([account(1), account(2, email="someone@mailinator.com")]))
     result = cli("sync", "mailchimp", "--json")
-    assert result.code == 0 and result.json()["failed"] == 1
+    assert result.code == 6 and result.json()["status"] == "partial" and result.json()["counts"]["failed"] == 1
     diagnosis = cli("diagnose", "mailchimp", "--json")
     assert diagnosis.code == 1
     messages = " ".join(f["message"] + " " + (f["hint"] or "") for f in diagnosis.json()["findings"])

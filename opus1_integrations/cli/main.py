@@ -1,0 +1,82 @@
+"""The entry point: run the CLI and turn every error into ``Error:`` + hint + a documented exit code."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import traceback
+
+import click
+import typer
+from rich.markup import escape
+
+from ..errors import Opus1Error
+from ..exit_codes import ExitCode
+from ..host import Host
+from ..output import people
+from ..plugins import Plugins
+from ..redaction import scrub
+from .app import make_cli
+
+DEBUG_ENV = "OPUS1_INT_DEBUG"
+
+
+def main(argv: list[str] | None = None, plugins: Plugins | None = None) -> int:
+    """Entry point of ``opus1-int``: run the CLI and map errors to documented exit codes.
+
+    Tests pass their own ``plugins``; by default they load from the entry points.
+    """
+    signal.signal(signal.SIGTERM, _terminate)
+    debug = os.environ.get(DEBUG_ENV) == "1"
+    try:
+        if plugins is None:
+            plugins = Plugins()
+            plugins.load_entry_points()
+        cli = make_cli(plugins)
+        result = cli.main(args=argv, prog_name="opus1-int", standalone_mode=False, obj=Host(plugins))
+        if result == ExitCode.INTERRUPTED:  # typer turns KeyboardInterrupt into exit 130
+            raise KeyboardInterrupt
+        return result if isinstance(result, int) else ExitCode.OK
+    except Opus1Error as exc:
+        if debug:
+            _print_traceback(exc)
+        print_error(exc)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except (click.ClickException, typer.TyperException) as exc:  # typer raises its own copy of click's errors
+        exc.show()
+        return exc.exit_code
+    except (KeyboardInterrupt, click.exceptions.Abort, typer.Abort):
+        people().print("Interrupted; the run log marks the run as interrupted and the next run finishes the work.")
+        return ExitCode.INTERRUPTED
+    except Exception as exc:
+        if debug:
+            _print_traceback(exc)
+        print_error(Opus1Error(f"unexpected {type(exc).__name__}: {exc}",
+                               hint=f"this is a bug; run again with {DEBUG_ENV}=1 and report the traceback"))
+        return ExitCode.FAILED
+
+
+def print_error(exc: Opus1Error) -> None:
+    """``Error: message``, the problems it lists (an export's lines), and ``Hint: ...``, secrets scrubbed."""
+    console = people()
+    console.print(f"[red]Error:[/] {escape(scrub(exc.message))}")
+    problems = getattr(exc, "problems", None) or []
+    for problem in problems:
+        console.print(f"  - {scrub(str(problem))}", markup=False)
+    total = getattr(exc, "total", 0)
+    if problems and total > len(problems):
+        console.print(f"  ... and {total - len(problems)} more", markup=False)
+    if exc.hint:
+        console.print(f"Hint: {scrub(exc.hint)}", markup=False)
+
+
+def _print_traceback(exc: BaseException) -> None:
+    """The traceback for ``OPUS1_INT_DEBUG=1``: no local variables, known secrets scrubbed."""
+    sys.stderr.write(scrub("".join(traceback.format_exception(exc))))
+
+
+def _terminate(signum, frame) -> None:
+    raise KeyboardInterrupt
