@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 
 import sqlite_utils
 
 from .clock import iso, now, utcnow
 from .locks import lock_is_free
 from .redaction import scrub
+from .state import StateUnusable, unusable
 
 _FLUSH_EVERY = 1000
 # Plain rows, many per statement: one step of SQLite, so the thread holding the write lock gives up Python's lock
@@ -123,31 +126,33 @@ class Run:
             self.flush()
 
     def flush(self) -> None:
-        """Write buffered item outcomes."""
+        """Write buffered item outcomes (``StateUnusable`` with the path when the database cannot take them)."""
         if self._pending:
-            statements = self._item_inserts()
-            with self.db.atomic():
+            statements = _item_inserts(self._pending)  # made before the write lock is taken
+            with writing(self.db), self.db.atomic():
                 for sql, values in statements:
                     self.db.conn.execute(sql, values)
-
-    def _item_inserts(self) -> list[tuple[str, list]]:
-        """The buffered items as insert statements of many rows each (made before the write lock is taken)."""
-        pending, self._pending = self._pending, []
-        return [(_INSERT_ITEMS + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(rows)), [v for row in rows for v in row])
-                for rows in (pending[i:i + _ROWS_PER_INSERT] for i in range(0, len(pending), _ROWS_PER_INSERT))]
+            self._pending = []
 
     def finish(self, status: RunStatus, counts: dict | None = None, error: str | None = None) -> None:
         """Close the run with its final status and counts, in one transaction with the last items; secrets are
         scrubbed from the error."""
         self.status = status
-        statements = self._item_inserts()
+        statements = _item_inserts(self._pending)
         statements.append((
             "update runs set status = ?, finished_at = ?, counts = ?, error = ?, export_fingerprint = ? where id = ?",
             [status.value, iso(self.clock()), json.dumps(counts or {}), scrub(error) if error else error,
              self.export_fingerprint if status in FINISHED else None, self.id]))
-        with self.db.atomic():
+        with writing(self.db), self.db.atomic():
             for sql, values in statements:
                 self.db.conn.execute(sql, values)
+        self._pending = []
+
+
+def _item_inserts(pending: list[tuple]) -> list[tuple[str, list]]:
+    """Item rows as insert statements of many rows each."""
+    return [(_INSERT_ITEMS + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(rows)), [v for row in rows for v in row])
+            for rows in (pending[i:i + _ROWS_PER_INSERT] for i in range(0, len(pending), _ROWS_PER_INSERT))]
 
 
 @contextmanager
@@ -165,14 +170,34 @@ def running(db: sqlite_utils.Database, business: str, integration: str, dry_run:
     run = Run(db, cursor.lastrowid, business, integration, dry_run, clock)
     try:
         yield run
-    except KeyboardInterrupt:
-        run.finish(RunStatus.INTERRUPTED, run.counts, "interrupted")
+    except KeyboardInterrupt as exc:
+        _finish_despite(exc, run, RunStatus.INTERRUPTED, "interrupted")
         raise
     except BaseException as exc:
-        run.finish(RunStatus.FAILED, run.counts, getattr(exc, "message", None) or f"{type(exc).__name__}")
+        _finish_despite(exc, run, RunStatus.FAILED, getattr(exc, "message", None) or f"{type(exc).__name__}")
         raise
     else:
         run.finish(RunStatus.PARTIAL if run.failed_items else RunStatus.OK, run.counts)
+
+
+def _finish_despite(exc: BaseException, run: Run, status: RunStatus, error: str) -> None:
+    """Record how a run ended after ``exc`` stopped it; when the database cannot take even that (a full disk), keep
+    ``exc`` as the error to report: the next run marks this one ``interrupted``."""
+    try:
+        run.finish(status, run.counts, error)
+    except StateUnusable as db_error:
+        exc.add_note(f"the run log could not record it: {db_error.message}")
+
+
+@contextmanager
+def writing(db: sqlite_utils.Database) -> Iterator[None]:
+    """Turn the SQLite library's refusal to write (a full disk, a read-only file) into ``StateUnusable`` naming
+    the database file."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        path = db.execute("PRAGMA database_list").fetchone()[2]
+        raise unusable(Path(path), exc) from None
 
 
 def mark_interrupted(db: sqlite_utils.Database, business: str, integration: str) -> None:

@@ -81,7 +81,7 @@ class Fleet:
             hosts, self._hosts = self._hosts, []
         self._local = threading.local()
         for host in hosts:
-            host.db.conn.close()
+            host.close()
 
     def _host(self) -> Host:
         """This thread's ``Host``, with a connection of its own kept for the next business."""

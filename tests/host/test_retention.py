@@ -111,7 +111,7 @@ def test_pruning_gives_the_space_back():
 
 
 def test_a_database_made_before_incremental_vacuum_is_converted_once_by_runs_prune(cli, opus1_home):
-    opus1_home.mkdir(parents=True)
+    opus1_home.mkdir(parents=True, exist_ok=True)
     old = sqlite_utils.Database(opus1_home / state.DB_NAME)  # as older versions made it: no auto-vacuum
     state.migrations.apply(old)
     old.conn.close()
