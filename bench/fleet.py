@@ -3,8 +3,8 @@
     python bench/fleet.py [--studios 500] [--contacts 200] [--latency-ms 50] [--per-member-ms 0.5]
                           [--modes threads,processes] [--jobs N] [--sweep 16,32,64] [--quick]
 
-Every studio has its own audience in a sandbox at 50 ms per request; each pass is one real `opus1-int sync mailchimp
---all --json` process, timed from outside, with the CPU time of its whole process tree and of the sandboxes. The
+Every studio has its own audience in one sandbox process at 50 ms per request; each pass is one real `opus1-int sync
+mailchimp --all --json` process, timed from outside, with the CPU time of its whole process tree and of the sandboxes. The
 passes, per mode (`--processes 0`: one process, a thread per studio in flight; `processes`: the default, a worker
 process per CPU): first syncs into empty audiences, no-change re-syncs, and full compares (one contact renamed per
 studio, so each reads and compares its whole audience and sends one update). ``--sweep`` repeats the first and
@@ -44,35 +44,46 @@ def say(message: str) -> None:
 
 
 class Farm:
-    """`bench/sandbox_farm.py`: one process serving a sandbox (one audience) per studio."""
+    """One sandbox process (`python -m opus1_mailchimp.sandbox`) holding an audience per studio, all under its one
+    key, its connection limit raised for the fleet (each real studio has a key and a limit of its own)."""
 
     def __init__(self, count: int, latency_ms: float, per_member_ms: float, log: Path):
         self.log = log.open("w")
-        self.proc = subprocess.Popen([sys.executable, str(HERE / "sandbox_farm.py"), str(count), str(latency_ms),
-                                      str(per_member_ms)], stdout=subprocess.PIPE, stderr=self.log, text=True)
-        self.sandboxes: list[dict] = []
-        for line in self.proc.stdout:
-            if line.strip() == "ready":
-                break
-            self.sandboxes.append(json.loads(line))
-        if len(self.sandboxes) != count:
-            raise RuntimeError(f"the sandbox farm did not start; see {log}")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "opus1_mailchimp.sandbox", "--port", "0", "--latency-ms", str(latency_ms),
+             "--per-member-ms", str(per_member_ms), "--max-connections", str(max(100, 20 * count))],
+            stdout=subprocess.PIPE, stderr=self.log, text=True)
+        info = {}
+        while "control_url" not in info:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"the sandbox did not start; see {log}")
+            name, _, value = line.strip().partition(": ")
+            info[name] = value
+        self.control_url = info["control_url"]
+        ids = [f"studio{i:04d}" for i in range(count)]  # an audience id is letters and digits
+        self.control("POST", "/audiences", [{"id": audience} for audience in ids])
+        self.sandboxes = [{**info, "audience_id": audience} for audience in ids]
+
+    def control(self, method: str, path: str, body: object = None) -> object:
+        """Call the sandbox's control surface; the parsed answer (None for 204)."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.control_url + path, data=data, method=method)
+        with urllib.request.urlopen(request, timeout=600) as answer:
+            raw = answer.read()
+        return json.loads(raw) if raw else None
 
     def reset(self) -> None:
-        """Empty every audience (and request log)."""
-        def reset(info: dict) -> None:
-            request = urllib.request.Request(info["control_url"] + "/reset", data=b"", method="POST")
-            urllib.request.urlopen(request, timeout=60).close()
-        with ThreadPoolExecutor(16) as pool:
-            list(pool.map(reset, self.sandboxes))
+        """Empty every audience (and the request log)."""
+        self.control("POST", "/reset")
 
     def cpu(self) -> float:
-        """CPU seconds the farm has used so far."""
+        """CPU seconds the sandbox has used so far."""
         return process_cpu(self.proc.pid)
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(timeout=30)
+        self.proc.wait(timeout=60)
         self.log.close()
 
 
@@ -233,7 +244,7 @@ def main() -> None:
         (folder / "exports").mkdir()
         for original, path in zip(originals, exports):
             shutil.copyfile(original, path)
-        say(f"starting {args.studios} sandboxes at {args.latency_ms:g} ms")
+        say(f"starting a sandbox of {args.studios} audiences at {args.latency_ms:g} ms")
         farm = Farm(args.studios, args.latency_ms, args.per_member_ms, folder / "farm.log")
         try:
             say("configuring the studios")
@@ -255,7 +266,7 @@ def main() -> None:
 
 def show(results: dict, sweep: dict, args) -> None:
     """The figures as one table on stdout."""
-    print(f"{args.studios} studios of about {args.contacts} contacts, sandboxes at {args.latency_ms:g} ms, "
+    print(f"{args.studios} studios of about {args.contacts} contacts, a sandbox at {args.latency_ms:g} ms, "
           f"{os.cpu_count()} CPUs")
     print(f"{'pass':<34}{'studios/s':>10}{'wall s':>8}{'CPU ms/studio':>15}{'sandbox ms':>11}{'CPU ceiling/s':>14}"
           f"{'load':>6}")
