@@ -15,7 +15,6 @@ marks the runs of this process and of ``worker_pids`` interrupted). Afterwards t
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime, timedelta
@@ -30,7 +29,7 @@ from ..redaction import scrub
 from ..runlog import RunStatus
 from .fleet_result import BusinessResult, Skip, exit_code, not_started  # noqa: F401  (the front doors' names)
 from .sync import sync_business
-from .workers import ProcessWorkers, ThreadWorkers, WorkerDied, default_processes
+from .workers import ProcessWorkers, ThreadWorkers, WorkerDied, default_processes, sleep
 
 JOBS_PER_PROCESS = 16
 """Businesses at once per worker process by default: a sync mostly waits for the service (measured in bench/)."""
@@ -287,7 +286,7 @@ class Fleet:
                     elif len(in_flight) < jobs:
                         in_flight[pair] = workers.submit(integration, business, False, False, False)
                 timeout = min([max_sleep] + [(at - now).total_seconds() for at in wakeups])
-                self._sleep(workers, in_flight, wake, max(timeout, 0.0))
+                sleep(workers, in_flight.values(), wake, max(timeout, 0.0))
         except KeyboardInterrupt:
             killed = True
             raise
@@ -295,11 +294,3 @@ class Fleet:
             workers.shutdown(kill=killed or bool(in_flight))
             self.worker_pids += workers.pids
             self.close()
-
-    @staticmethod
-    def _sleep(workers, in_flight: dict, wake: threading.Event, seconds: float) -> None:
-        """Wait until a sync in flight ends, ``wake`` is set or ``seconds`` pass (moving the workers' messages)."""
-        deadline = time.monotonic() + seconds
-        while not wake.is_set() and (left := deadline - time.monotonic()) > 0:
-            if workers.wait(in_flight.values(), min(left, _POLL)):
-                return

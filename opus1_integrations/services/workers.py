@@ -87,6 +87,16 @@ class ThreadWorkers:
         self.pool.shutdown(wait=not kill, cancel_futures=True)
 
 
+def sleep(workers: ThreadWorkers | ProcessWorkers, futures: Iterable[Future], wake: threading.Event,
+          seconds: float) -> None:
+    """Wait until one of ``futures`` is done, ``wake`` is set or ``seconds`` pass, moving the workers' messages."""
+    futures = list(futures)
+    deadline = time.monotonic() + seconds
+    while not wake.is_set() and (left := deadline - time.monotonic()) > 0:
+        if workers.wait(futures, min(left, _PUMP)):
+            return
+
+
 @dataclass(eq=False)
 class _Worker:
     process: object
