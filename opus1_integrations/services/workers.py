@@ -163,10 +163,8 @@ class ProcessWorkers:
                 worker.process.kill()
             else:
                 self._send(worker, ("exit",))
-        for worker in self._workers:
-            worker.process.join()
-            worker.conn.close()
-        self._workers = []
+        while self._workers:  # reading their last answers, so that none blocks on a full pipe
+            self._pump(_PUMP)
 
     # -- this process's side -------------------------------------------------------------------------------------
 
