@@ -15,20 +15,23 @@ from .quality import quality_issues
 from .parallel import load_records
 from .readers import export_format
 from .rules import apply_rules
-from .store import Store
+from .store import CONSENT_RANKS, Store
 from .validation import ProblemLog, check_records
 
-_CONTACT_COLUMNS = "key, email, first_name, last_name, phone, account_ids, person_ids, account_status, programs, teachers"
+_CONTACT_COLUMNS = (
+    "key, email, first_name, last_name, phone, account_ids, person_ids, account_status, programs, teachers, consent, consent_at"
+)
 
 
 def _contact(row: tuple) -> Contact:
-    key, email, first, last, phone, *arrays, status, programs, teachers = row
+    key, email, first, last, phone, *arrays, status, programs, teachers, consent, consent_at = row
     # The four JSON arrays (or NULLs) in one parse: a sync builds every contact, and one call costs less than four.
     accounts, people, programs, teachers = (tuple(sorted(values)) for values in json.loads(
         f"[{','.join(array or '[]' for array in (*arrays, programs, teachers))}]"))
     return Contact(
         key=key, email=email, first_name=first, last_name=last, phone=phone, account_ids=accounts,
         person_ids=people, account_status=status, programs=programs, teachers=teachers,
+        email_consent=CONSENT_RANKS[consent], consent_at=consent_at,
     )
 
 

@@ -13,14 +13,17 @@
    phone of another person merged into it.
 5. A contact's programs and teachers: those of the children on the non-archived accounts its people manage, and
    its adults' own enrolments on non-archived accounts.
+6. Consent (``store.CONSENT_RANKS``): a person's is the highest-ranked of their records (a denial anywhere wins,
+   then a grant, else unknown), and a contact's the highest-ranked of the people merged into it; ``consent_at``
+   is that of the record or person that decided, the latest among equals.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-from .model import NOTES, REASONS
-from .store import MAX_RECORDS
+from .model import CONSENTS, NOTES, REASONS
+from .store import CONSENT_RANKS, MAX_RECORDS
 
 MERGED = "('eligible', 'shared_email')"
 
@@ -76,19 +79,22 @@ SELECT person_id, account_id, role, first_name, last_name, is_child, email, emai
     status != 'archived' AS live, status = 'active' AS active,
     CASE WHEN status != 'archived' THEN updated_at END AS last_update, listed AS records, 0 AS conflict,
     CASE WHEN status != 'archived' THEN programs END AS programs,
-    CASE WHEN status != 'archived' THEN teachers END AS teachers
+    CASE WHEN status != 'archived' THEN teachers END AS teachers,
+    consent, consent_at, consent_time
 FROM records WHERE person_id NOT IN (SELECT person_id FROM listed_again)
 UNION ALL
 SELECT g.person_id, r.account_id, r.role, r.first_name, r.last_name, r.is_child,
     COALESCE(r.email, e.email), COALESCE(r.email_key, e.email_key),
     CASE WHEN r.email IS NOT NULL THEN r.email_problem ELSE e.email_problem END, COALESCE(r.phone, ph.phone),
     g.accounts, g.live_accounts, g.manages, g.live, g.active, g.last_update, g.records, g.conflict,
-    {_tags("programs")}, {_tags("teachers")}
+    {_tags("programs")}, {_tags("teachers")}, cs.consent, cs.consent_at, cs.consent_time
 FROM (
     SELECT person_id,
         MIN({PREFERENCE}) % {MAX_RECORDS} AS pick,
         MIN(CASE WHEN email IS NOT NULL THEN {PREFERENCE} END) % {MAX_RECORDS} AS email_pick,
         MIN(CASE WHEN phone IS NOT NULL THEN {PREFERENCE} END) % {MAX_RECORDS} AS phone_pick,
+        (SELECT c.rec FROM records c WHERE c.person_id = records.person_id
+         ORDER BY c.consent DESC, c.consent_time DESC NULLS LAST, c.rec LIMIT 1) AS consent_pick,
         json_group_array(DISTINCT account_id) AS accounts,
         json_group_array(account_id) FILTER (WHERE status != 'archived') AS live_accounts,
         MAX(role = 0 AND status != 'archived') AS manages,
@@ -97,12 +103,14 @@ FROM (
         MAX(CASE WHEN status != 'archived' THEN updated_at END) AS last_update,
         SUM(listed) AS records,
         MIN(email_key) != MAX(email_key) OR MIN(first_name) != MAX(first_name)
-            OR MIN(last_name) != MAX(last_name) OR MIN(is_child) != MAX(is_child) AS conflict
+            OR MIN(last_name) != MAX(last_name) OR MIN(is_child) != MAX(is_child)
+            OR MIN(NULLIF(consent, 0)) != MAX(NULLIF(consent, 0)) AS conflict
     FROM records WHERE person_id IN (SELECT person_id FROM listed_again) GROUP BY person_id
 ) g
     JOIN records r ON r.rec = g.pick
     LEFT JOIN records e ON e.rec = g.email_pick AND r.email IS NULL
     LEFT JOIN records ph ON ph.rec = g.phone_pick AND r.phone IS NULL
+    JOIN records cs ON cs.rec = g.consent_pick
 """
 
 # Almost every valid address belongs to one adult, who alone decides whether its contact exists. The adults who
@@ -112,7 +120,7 @@ _VALID = "is_child = 0 AND email IS NOT NULL AND email_problem IS NULL"
 _CANDIDATES = f"""
 CREATE TABLE candidates AS
 SELECT person_id, email_key AS key, ROW_NUMBER() OVER ranked AS rank, FIRST_VALUE(live > 0) OVER ranked AS reachable,
-    email, first_name, last_name, phone, accounts, active, programs, teachers
+    email, first_name, last_name, phone, accounts, active, programs, teachers, consent, consent_at, consent_time
 FROM persons
 WHERE {_VALID} AND email_key IN (SELECT email_key FROM persons WHERE {_VALID} GROUP BY email_key HAVING COUNT(*) > 1)
 WINDOW ranked AS (PARTITION BY email_key
@@ -156,18 +164,25 @@ def _union(column: str) -> str:
     return _of_shared("NULLIF(json_group_array(DISTINCT j.value), '[]')", f"candidates c, json_each(c.{column}) j")
 
 
+def _deciding_consent(column: str) -> str:
+    """``column`` of the candidate whose consent decides the shared key of ``h``: the highest rank, the latest."""
+    return (f"(SELECT c.{column} FROM candidates c WHERE c.key = h.key"
+            " ORDER BY c.consent DESC, c.consent_time DESC NULLS LAST, c.rank LIMIT 1)")
+
+
 # A contact of one person is that person; a shared one takes its name from the first-ranked person and unites
 # the accounts, people, phones and programs of everyone merged into it. Written in key order, the order read.
 _CONTACTS = f"""
 CREATE TABLE contacts AS
 SELECT contact_key AS key, email, first_name, last_name, phone, accounts AS account_ids, json_array(person_id) AS person_ids,
-    CASE WHEN active THEN 'active' ELSE 'inactive' END AS account_status, programs, teachers
+    CASE WHEN active THEN 'active' ELSE 'inactive' END AS account_status, programs, teachers, consent, consent_at
 FROM decisions WHERE reason = 'eligible' AND person_id NOT IN (SELECT person_id FROM candidates)
 UNION ALL
 SELECT h.key, h.email, h.first_name, h.last_name, COALESCE(h.phone, {_of_shared("MAX(c.phone)")}),
     {_of_shared("json_group_array(DISTINCT a.value)", "candidates c, json_each(c.accounts) a")},
     {_of_shared("json_group_array(c.person_id)")},
-    CASE WHEN {_of_shared("MAX(c.active)")} THEN 'active' ELSE 'inactive' END, {_union("programs")}, {_union("teachers")}
+    CASE WHEN {_of_shared("MAX(c.active)")} THEN 'active' ELSE 'inactive' END, {_union("programs")}, {_union("teachers")},
+    {_deciding_consent("consent")}, {_deciding_consent("consent_at")}
 FROM candidates h WHERE h.rank = 1 AND h.reachable
 ORDER BY key
 """
@@ -197,10 +212,12 @@ def _counts(db: sqlite3.Connection) -> dict:
         "SELECT SUM(is_child AND email IS NOT NULL), SUM(records > 1), SUM(conflict), SUM(is_child AND contact_key IS NULL)"
         " FROM decisions"
     ).fetchone()
+    consent = dict(db.execute("SELECT consent, COUNT(*) FROM contacts GROUP BY consent"))
     return {
         "accounts": db.execute("SELECT COUNT(DISTINCT account_id) FROM records").fetchone()[0],
         "people": db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0],
         "contacts": db.execute("SELECT COUNT(*) FROM contacts").fetchone()[0],
         "skipped": {reason: skipped[reason] for reason in REASONS if reason in skipped},
         "notes": {note: n for note, n in zip(NOTES, notes) if n},
+        "consent": {name: consent.get(CONSENT_RANKS.index(name), 0) for name in CONSENTS},
     }

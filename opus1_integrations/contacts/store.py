@@ -17,10 +17,15 @@ from opus1_integrations.errors import ExportRejected
 #: ``programs``/``teachers`` (JSON arrays) are those the record brings to its person's contact: an adult's own
 #: enrolments (teachers only with a program) and, on the account manager's record, the enrolments of the account's
 #: children. The JSON readers put them there; CSV children's rows hold their own until the rules move them.
+#: ``consent`` is the rank of the person's ``email_consent`` in ``CONSENT_RANKS``, ``consent_at`` its time as
+#: written and ``consent_time`` the same in seconds since the epoch (or NULL).
 RECORD_COLUMNS = (
     "line", "row", "account_id", "status", "updated_at", "role", "person_id", "first_name", "last_name",
     "email", "email_key", "email_problem", "phone", "is_child", "programs", "teachers", "listed",
+    "consent", "consent_at", "consent_time",
 )
+#: The consents by rank: the highest rank among the people behind an address decides (a denial always wins).
+CONSENT_RANKS = ("unknown", "granted", "denied")
 BATCH = 10_000
 CACHE_KIB = 32 * 1024
 #: The rules pack a record number into a sort key (see ``rules.PREFERENCE``), which bounds an export's size.

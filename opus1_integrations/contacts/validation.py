@@ -118,6 +118,12 @@ def _fast_timestamp(value: object) -> bool:
 
 
 _OPTIONAL_TEXT = frozenset({str, type(None)})  # the exact types of an "optional_text" (one set lookup, no call)
+_CONSENTS = frozenset({"granted", "denied", "unknown", None})
+
+
+def _fast_consent(person: dict) -> bool:
+    consent_at = person.get("consent_at")
+    return person.get("email_consent") in _CONSENTS and (consent_at is None or _fast_timestamp(consent_at))
 
 
 def _fast_head(account: dict) -> bool:
@@ -142,6 +148,7 @@ def _fast_person(person: object, student: bool) -> bool:
         and type(person["last_name"]) is str
         and type(person.get("email")) in _OPTIONAL_TEXT
         and type(person.get("phone")) in _OPTIONAL_TEXT
+        and _fast_consent(person)
     ):
         return False
     if not student:

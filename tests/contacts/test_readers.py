@@ -15,7 +15,8 @@ ACCOUNTS = [
     account(person("Maria", "Lopez", "maria@gmail.com", person_id="per_1"), [student(person("Leo", person_id="per_2"), programs=("Piano",))], account_id="acc_1"),
     account(person("Tom", "Berg", "tom@gmail.com", person_id="per_3"), [student(person("Tom", "Berg", person_id="per_3"), child=False)], account_id="acc_2"),
 ]
-EXPECTED = {"accounts": 2, "people": 3, "contacts": 2, "skipped": {"child": 1}, "notes": {"duplicate_person": 1}}
+EXPECTED = {"accounts": 2, "people": 3, "contacts": 2, "skipped": {"child": 1}, "notes": {"duplicate_person": 1},
+            "consent": {"granted": 0, "denied": 0, "unknown": 2}}
 
 
 def rejected(path) -> ExportRejected:
