@@ -35,15 +35,13 @@ PREFERENCE = (
     f" - MIN(MAX(CAST(updated_at AS INTEGER), 0), 17179869183)) * {MAX_RECORDS} + rec"
 )
 
-# The JSON readers put the enrolments of an account's children on its manager's record (``store.RECORD_COLUMNS``);
-# the rows of a CSV account may be far apart, so there the rules move them.
-_CHILDREN_TAGGED = "SELECT account_id FROM records WHERE is_child = 1 AND (programs IS NOT NULL OR teachers IS NOT NULL)"
+# The JSON readers put the programs of an account's children on its manager's record (``store.RECORD_COLUMNS``);
+# the rows of a CSV account may be far apart, so there the rules move them (CSV has no teachers).
+_CHILDREN_TAGGED = "SELECT account_id FROM records WHERE is_child = 1 AND programs IS NOT NULL"
 _FAMILY_TAGS = f"""
 INSERT INTO family_tags
 SELECT m.rec,
     (SELECT NULLIF(json_group_array(DISTINCT j.value), '[]') FROM records r, json_each(r.programs) j
-     WHERE r.account_id = m.account_id AND (r.rec = m.rec OR r.is_child = 1)),
-    (SELECT NULLIF(json_group_array(DISTINCT j.value), '[]') FROM records r, json_each(r.teachers) j
      WHERE r.account_id = m.account_id AND (r.rec = m.rec OR r.is_child = 1))
 FROM records m WHERE m.role = 0 AND m.account_id IN ({_CHILDREN_TAGGED})
 """
@@ -51,13 +49,13 @@ FROM records m WHERE m.role = 0 AND m.account_id IN ({_CHILDREN_TAGGED})
 
 def _move_children_tags(db: sqlite3.Connection) -> None:
     if db.execute(f"SELECT EXISTS ({_CHILDREN_TAGGED})").fetchone()[0]:
-        db.execute("CREATE TABLE family_tags (rec INTEGER PRIMARY KEY, programs, teachers)")
+        db.execute("CREATE TABLE family_tags (rec INTEGER PRIMARY KEY, programs)")
         db.execute(_FAMILY_TAGS)
         db.execute(
-            "UPDATE records SET (programs, teachers) = (SELECT programs, teachers FROM family_tags f WHERE f.rec = records.rec)"
+            "UPDATE records SET programs = (SELECT programs FROM family_tags f WHERE f.rec = records.rec)"
             " WHERE rec IN (SELECT rec FROM family_tags)"
         )
-        db.execute("UPDATE records SET programs = NULL, teachers = NULL WHERE is_child = 1")
+        db.execute("UPDATE records SET programs = NULL WHERE is_child = 1")
 
 
 def _tags(column: str) -> str:
