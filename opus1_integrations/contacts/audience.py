@@ -16,6 +16,7 @@ from .parallel import load_records
 from .readers import export_format
 from .rules import apply_rules
 from .store import CONSENT_RANKS, Store
+from .tempfiles import remove_leftovers
 from .validation import ProblemLog, check_records
 
 _CONTACT_COLUMNS = (
@@ -109,6 +110,7 @@ def load_audience(path: str | Path) -> Audience:
     """
     path = Path(path)
     fmt = export_format(path)
+    remove_leftovers()  # of loads killed before they could clean up
     store, problems = Store(), ProblemLog()
     try:
         load_records(store, path, fmt, problems)

@@ -13,6 +13,7 @@ import codecs
 import csv
 import json
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from json.encoder import encode_basestring
@@ -22,7 +23,7 @@ from opus1_integrations.errors import ExportRejected
 
 from .emails import EmailChecker
 from .store import CONSENT_RANKS
-from .validation import ProblemLog, check_account, check_csv_row, timestamp
+from .validation import NESTED_TOO_DEEPLY, ProblemLog, check_account, check_csv_row, timestamp
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
 CSV_COLUMNS = (
@@ -183,15 +184,28 @@ def _lines(file: Iterable[bytes], problems: ProblemLog, first: bool = True) -> I
             yield raw.decode("utf-8", "replace")
 
 
+def _unreadable(error: RecursionError | ValueError) -> str:
+    """Why valid JSON syntax could not be read: Python's limits, which a real export never reaches."""
+    if isinstance(error, RecursionError):
+        return NESTED_TOO_DEEPLY
+    if "integer string conversion" in str(error):
+        return f"a number has more than {sys.get_int_max_str_digits():,} digits"
+    return f"unreadable JSON: {error}"
+
+
 def _jsonl_items(file: Iterable[bytes], problems: ProblemLog, first: bool) -> Iterator[tuple[int, object]]:
     for number, text in enumerate(_lines(file, problems, first), 1):
         if not text.strip():
             continue
         try:
-            yield number, json.loads(text)
+            item = json.loads(text)
         except json.JSONDecodeError as error:
             column = min(error.pos, len(text.rstrip("\r\n"))) + 1
             problems.add(number, "", f"invalid JSON: {error.msg} (column {column})")
+        except (RecursionError, ValueError) as error:
+            problems.add(number, "", _unreadable(error))
+        else:
+            yield number, item
 
 
 class _Stop(Exception):
@@ -270,6 +284,8 @@ class _JsonArray:
                 if cut and len(self.text) - self.pos < _LARGEST_ACCOUNT and self._more():
                     continue
                 raise self._fail(error.pos, f"invalid JSON: {error.msg}") from error
+            except (RecursionError, ValueError) as error:
+                raise self._fail(self.pos, _unreadable(error)) from error
             if end == len(self.text) and self._more():
                 continue
             self._advance(end)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import tempfile
 from collections.abc import Iterable
 from itertools import islice
 from pathlib import Path
 
 from opus1_integrations.errors import ExportRejected
+
+from .tempfiles import TempFile
 
 #: One person on one account; ``role`` is 0 for the account manager and 1 for a student, ``updated_at`` in
 #: seconds since the epoch, ``email`` trimmed (``email_key`` also lower-cased, ``email_problem`` email-validator's
@@ -36,11 +36,9 @@ class Store:
     """A SQLite database for one export: in a temporary file that ``close`` removes, or at a path of the caller's."""
 
     def __init__(self, path: Path | None = None) -> None:
-        self._temporary = path is None
+        self._temporary = TempFile() if path is None else None
         if path is None:
-            handle, name = tempfile.mkstemp(prefix="opus1-contacts-", suffix=".sqlite")
-            os.close(handle)
-            path = Path(name)
+            path = self._temporary.path
         self.path = path
         self.db = sqlite3.connect(path, check_same_thread=False)
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", f"cache_size=-{CACHE_KIB}"):
@@ -80,4 +78,4 @@ class Store:
         """Close the database, and delete its file if it is a temporary one."""
         self.db.close()
         if self._temporary:
-            self.path.unlink(missing_ok=True)
+            self._temporary.remove()

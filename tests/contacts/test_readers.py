@@ -7,6 +7,7 @@ import json
 import pytest
 
 from opus1_integrations.contacts import Problem, load_audience
+from opus1_integrations.contacts.validation import MAX_DEPTH, NESTED_TOO_DEEPLY
 from opus1_integrations.api import ExportRejected
 
 from .conftest import CSV_HEADER, account, csv_rows, person, student, write_csv, write_jsonl
@@ -243,3 +244,45 @@ def test_rejection_removes_the_temporary_database(tmp_path, monkeypatch):
     with load_audience(write_jsonl(tmp_path / "b.jsonl", ACCOUNTS)):
         assert len(list(tmp_path.glob("opus1-contacts-*"))) == 1
     assert not list(tmp_path.glob("opus1-contacts-*"))
+
+
+NESTED = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize("where", ["students", "unknown field"])
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_deeply_nested_json_is_an_export_rejection_with_its_line(tmp_path, run_cli, where, suffix):
+    good, bad = (json.dumps(a) for a in ACCOUNTS)
+    bad = bad.replace('"students": [', f'"students": [{NESTED}, ') if where == "students" else bad[:-1] + f', "x": {NESTED}}}'
+    path = tmp_path / f"a{suffix}"
+    path.write_text(f"{good}\n{bad}\n" if suffix == ".jsonl" else f"[{good},\n{bad}]")
+    (problem,) = rejected(path).problems
+    assert (problem.line, problem.message) == (2, "the JSON is nested too deeply (arrays or objects inside each other) to be an account")
+    result = run_cli("contacts", "check", path)
+    result.assert_failed(5)
+    assert "line 2: the JSON is nested too deeply" in result.err
+
+
+@pytest.mark.parametrize("depth, rejected_as", [(MAX_DEPTH, None), (MAX_DEPTH + 1, NESTED_TOO_DEEPLY), (900, NESTED_TOO_DEEPLY)])
+def test_an_invalid_account_nested_deeper_than_the_parser_stops_is_refused_before_the_schema_checks(tmp_path, depth, rejected_as):
+    # The account is the first level of ``depth``, and the arrays in "x" the others.
+    value = json.loads("[" * (depth - 1) + "]" * (depth - 1))
+    account = {**ACCOUNTS[0], "account_id": 7, "x": value}
+    (problem,) = rejected(write_jsonl(tmp_path / "a.jsonl", [account])).problems
+    if rejected_as:
+        assert (problem.line, problem.path, problem.message) == (1, "", rejected_as)
+    else:
+        assert (problem.line, problem.path, problem.message) == (1, "account_id", "7 is not of type 'string'")
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_an_integer_of_more_than_4300_digits_is_an_export_rejection_with_its_line(tmp_path, run_cli, suffix):
+    good, bad = (json.dumps(a) for a in ACCOUNTS)
+    bad = bad.replace('"tom@gmail.com"', "1" * 5000)
+    path = tmp_path / f"a{suffix}"
+    path.write_text(f"{good}\n{bad}\n" if suffix == ".jsonl" else f"[{good},\n{bad}]")
+    (problem,) = rejected(path).problems
+    assert (problem.line, problem.message) == (2, "a number has more than 4,300 digits")
+    result = run_cli("contacts", "check", path)
+    result.assert_failed(5)
+    assert "line 2: a number has more than 4,300 digits" in result.err
