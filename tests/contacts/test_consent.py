@@ -99,6 +99,15 @@ def test_rule_consent_of_a_person_with_disagreeing_records_is_the_denial(audienc
     assert audience.contact("jen@gmail.com").email_consent == "denied"
 
 
+@pytest.mark.parametrize("value", ["granted", "denied"])
+def test_rule_consent_of_a_person_listed_twice_is_the_latest_of_the_same(audience_of, value):
+    jen = person("Jennifer", "Walsh", "jen@gmail.com", **consent(value, EARLY))
+    audience = audience_of([account(jen, account_id="acc_a"), account({**jen, **consent(value, LATE)}, account_id="acc_b"),
+                            account({**jen, **consent(value)}, account_id="acc_c")])
+    decision = decision_of(audience, jen["person_id"])
+    assert (decision.email_consent, decision.consent_at, decision.notes) == (value, LATE, ("duplicate_person",))
+
+
 def test_consent_on_one_record_of_a_person_is_not_a_conflict(audience_of):
     jen = person("Jennifer", "Walsh", "jen@gmail.com")
     audience = audience_of([account(jen, account_id="acc_a"), account({**jen, **consent("granted", EARLY)}, account_id="acc_b")])
