@@ -47,23 +47,19 @@ FROM records m WHERE m.role = 0 AND m.account_id IN ({_CHILDREN_TAGGED})
 """
 
 
-def _move_children_tags(db: sqlite3.Connection) -> None:
-    if db.execute(f"SELECT EXISTS ({_CHILDREN_TAGGED})").fetchone()[0]:
-        db.execute("CREATE TABLE family_tags (rec INTEGER PRIMARY KEY, programs)")
-        db.execute(_FAMILY_TAGS)
-        db.execute(
-            "UPDATE records SET programs = (SELECT programs FROM family_tags f WHERE f.rec = records.rec)"
-            " WHERE rec IN (SELECT rec FROM family_tags)"
-        )
-        db.execute("UPDATE records SET programs = NULL WHERE is_child = 1")
+_MOVE_CHILDREN_TAGS = (
+    "CREATE TABLE family_tags (rec INTEGER PRIMARY KEY, programs)",
+    _FAMILY_TAGS,
+    "UPDATE records SET programs = (SELECT programs FROM family_tags f WHERE f.rec = records.rec)"
+    " WHERE rec IN (SELECT rec FROM family_tags)",
+    "UPDATE records SET programs = NULL WHERE is_child = 1",
+)
 
-
-def _tags(column: str) -> str:
-    """The values of the JSON arrays in ``column`` of the records of the person ``g`` on non-archived accounts."""
-    return (
-        f"(SELECT NULLIF(json_group_array(DISTINCT j.value), '[]') FROM records t, json_each(t.{column}) j"
-        f" WHERE t.person_id = g.person_id AND t.status != 'archived')"
-    )
+# The values of the JSON arrays in a column of the records of the person ``g`` on non-archived accounts.
+_TAGS = (
+    "(SELECT NULLIF(json_group_array(DISTINCT j.value), '[]') FROM records t, json_each(t.{column}) j"
+    " WHERE t.person_id = g.person_id AND t.status != 'archived')"
+)
 
 
 # A person listed once (almost everyone) is their record; the others are grouped. Both give the same columns;
@@ -85,7 +81,7 @@ SELECT g.person_id, r.account_id, r.role, r.first_name, r.last_name, r.is_child,
     COALESCE(r.email, e.email), COALESCE(r.email_key, e.email_key),
     CASE WHEN r.email IS NOT NULL THEN r.email_problem ELSE e.email_problem END, COALESCE(r.phone, ph.phone),
     g.accounts, g.live_accounts, g.manages, g.live, g.active, g.last_update, g.records, g.conflict,
-    {_tags("programs")}, {_tags("teachers")}, cs.consent, cs.consent_at, cs.consent_time
+    {_TAGS.format(column="programs")}, {_TAGS.format(column="teachers")}, cs.consent, cs.consent_at, cs.consent_time
 FROM (
     SELECT person_id,
         MIN({PREFERENCE}) % {MAX_RECORDS} AS pick,
@@ -152,20 +148,20 @@ WHERE p.is_child = 1
 """
 
 
-def _of_shared(value: str, source: str = "candidates c") -> str:
-    """``value`` aggregated over the candidates of the shared key of the candidate ``h``."""
-    return f"(SELECT {value} FROM {source} WHERE c.key = h.key)"
-
-
-def _union(column: str) -> str:
-    """The values of the JSON arrays in ``column`` of the candidates of the shared key of ``h``."""
-    return _of_shared("NULLIF(json_group_array(DISTINCT j.value), '[]')", f"candidates c, json_each(c.{column}) j")
-
-
-def _deciding_consent(column: str) -> str:
-    """``column`` of the candidate whose consent decides the shared key of ``h``: the highest rank, the latest."""
-    return (f"(SELECT c.{column} FROM candidates c WHERE c.key = h.key"
-            " ORDER BY c.consent DESC, c.consent_time DESC NULLS LAST, c.rank LIMIT 1)")
+# A value over the candidates ``c`` of the shared key of the candidate ``h``: an aggregate, the union of a JSON
+# array column, and a column of the candidate whose consent decides (the highest rank, the latest).
+_OF_SHARED = "(SELECT {value} FROM candidates c WHERE c.key = h.key)"
+_UNION = (
+    "(SELECT NULLIF(json_group_array(DISTINCT j.value), '[]') FROM candidates c, json_each(c.{column}) j"
+    " WHERE c.key = h.key)"
+)
+_DECIDING = (
+    "(SELECT c.{column} FROM candidates c WHERE c.key = h.key"
+    " ORDER BY c.consent DESC, c.consent_time DESC NULLS LAST, c.rank LIMIT 1)"
+)
+_SHARED_ACCOUNTS = (
+    "(SELECT json_group_array(DISTINCT a.value) FROM candidates c, json_each(c.accounts) a WHERE c.key = h.key)"
+)
 
 
 # A contact of one person is that person; a shared one takes its name from the first-ranked person and unites
@@ -176,46 +172,65 @@ SELECT contact_key AS key, email, first_name, last_name, phone, accounts AS acco
     CASE WHEN active THEN 'active' ELSE 'inactive' END AS account_status, programs, teachers, consent, consent_at
 FROM decisions WHERE reason = 'eligible' AND person_id NOT IN (SELECT person_id FROM candidates)
 UNION ALL
-SELECT h.key, h.email, h.first_name, h.last_name, COALESCE(h.phone, {_of_shared("MAX(c.phone)")}),
-    {_of_shared("json_group_array(DISTINCT a.value)", "candidates c, json_each(c.accounts) a")},
-    {_of_shared("json_group_array(c.person_id)")},
-    CASE WHEN {_of_shared("MAX(c.active)")} THEN 'active' ELSE 'inactive' END, {_union("programs")}, {_union("teachers")},
-    {_deciding_consent("consent")}, {_deciding_consent("consent_at")}
+SELECT h.key, h.email, h.first_name, h.last_name, COALESCE(h.phone, {_OF_SHARED.format(value="MAX(c.phone)")}),
+    {_SHARED_ACCOUNTS}, {_OF_SHARED.format(value="json_group_array(c.person_id)")},
+    CASE WHEN {_OF_SHARED.format(value="MAX(c.active)")} THEN 'active' ELSE 'inactive' END,
+    {_UNION.format(column="programs")}, {_UNION.format(column="teachers")},
+    {_DECIDING.format(column="consent")}, {_DECIDING.format(column="consent_at")}
 FROM candidates h WHERE h.rank = 1 AND h.reachable
 ORDER BY key
 """
 
 
+# The rules, in order, once the records are loaded (and the children's programs moved).
+_STEPS = (
+    "CREATE TABLE listed_again AS SELECT person_id FROM records GROUP BY person_id HAVING COUNT(*) > 1",
+    "CREATE UNIQUE INDEX listed_again_person ON listed_again (person_id)",
+    _PERSONS,
+    _CANDIDATES,
+    "CREATE UNIQUE INDEX candidates_person ON candidates (person_id)",
+    "CREATE INDEX candidates_key ON candidates (key)",
+    _ADULT_DECISIONS,
+    "CREATE UNIQUE INDEX decisions_person ON decisions (person_id)",
+    _CHILD_DECISIONS,
+    _CONTACTS,
+    "CREATE UNIQUE INDEX contacts_key ON contacts (key)",
+)
+_ANY_CHILD_TAGGED = f"SELECT EXISTS ({_CHILDREN_TAGGED})"
+_TOTALS = (
+    "SELECT (SELECT COUNT(DISTINCT account_id) FROM records), (SELECT COUNT(*) FROM decisions),"
+    " (SELECT COUNT(*) FROM contacts)"
+)
+_SKIPPED = "SELECT reason, COUNT(*) FROM decisions WHERE reason != 'eligible' GROUP BY reason"
+# One sum per note, in the order of ``NOTES``.
+_NOTES = (
+    "SELECT SUM(is_child AND email IS NOT NULL), SUM(records > 1), SUM(conflict), SUM(is_child AND contact_key IS NULL)"
+    " FROM decisions"
+)
+_BY_CONSENT = "SELECT consent, COUNT(*) FROM contacts GROUP BY consent"
+
+
 def apply_rules(db: sqlite3.Connection) -> dict:
-    """Decide every person and build the contacts; return the counts (accounts, people, contacts, skipped, notes)."""
-    _move_children_tags(db)
-    db.execute("CREATE TABLE listed_again AS SELECT person_id FROM records GROUP BY person_id HAVING COUNT(*) > 1")
-    db.execute("CREATE UNIQUE INDEX listed_again_person ON listed_again (person_id)")
-    db.execute(_PERSONS)
-    db.execute(_CANDIDATES)
-    db.execute("CREATE UNIQUE INDEX candidates_person ON candidates (person_id)")
-    db.execute("CREATE INDEX candidates_key ON candidates (key)")
-    db.execute(_ADULT_DECISIONS)
-    db.execute("CREATE UNIQUE INDEX decisions_person ON decisions (person_id)")
-    db.execute(_CHILD_DECISIONS)
-    db.execute(_CONTACTS)
-    db.execute("CREATE UNIQUE INDEX contacts_key ON contacts (key)")
+    """Decide every person and build the contacts; return the counts (accounts, people, contacts, skipped, notes,
+    contacts by consent)."""
+    if db.execute(_ANY_CHILD_TAGGED).fetchone()[0]:
+        for statement in _MOVE_CHILDREN_TAGS:
+            db.execute(statement)
+    for statement in _STEPS:
+        db.execute(statement)
     db.commit()
     return _counts(db)
 
 
 def _counts(db: sqlite3.Connection) -> dict:
-    skipped = dict(db.execute("SELECT reason, COUNT(*) FROM decisions WHERE reason != 'eligible' GROUP BY reason"))
-    notes = db.execute(
-        "SELECT SUM(is_child AND email IS NOT NULL), SUM(records > 1), SUM(conflict), SUM(is_child AND contact_key IS NULL)"
-        " FROM decisions"
-    ).fetchone()
-    consent = dict(db.execute("SELECT consent, COUNT(*) FROM contacts GROUP BY consent"))
+    accounts, people, contacts = db.execute(_TOTALS).fetchone()
+    skipped = dict(db.execute(_SKIPPED))
+    consent = dict(db.execute(_BY_CONSENT))
     return {
-        "accounts": db.execute("SELECT COUNT(DISTINCT account_id) FROM records").fetchone()[0],
-        "people": db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0],
-        "contacts": db.execute("SELECT COUNT(*) FROM contacts").fetchone()[0],
+        "accounts": accounts,
+        "people": people,
+        "contacts": contacts,
         "skipped": {reason: skipped[reason] for reason in REASONS if reason in skipped},
-        "notes": {note: n for note, n in zip(NOTES, notes) if n},
+        "notes": {note: n for note, n in zip(NOTES, db.execute(_NOTES).fetchone()) if n},
         "consent": {name: consent.get(CONSENT_RANKS.index(name), 0) for name in CONSENTS},
     }
