@@ -33,14 +33,15 @@ MAX_RECORDS = 2**27
 
 
 class Store:
-    """A SQLite database for one export: in a temporary file that ``close`` removes, or at a path of the caller's."""
+    """A SQLite database for one export: in a temporary file that ``close`` removes, at a path of the caller's, or
+    (``in_memory``, for a small export) in memory, where creating and removing a file would cost more than it saves."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        self._temporary = TempFile() if path is None else None
-        if path is None:
+    def __init__(self, path: Path | None = None, in_memory: bool = False) -> None:
+        self._temporary = TempFile() if path is None and not in_memory else None
+        if self._temporary:
             path = self._temporary.path
         self.path = path
-        self.db = sqlite3.connect(path, check_same_thread=False)
+        self.db = sqlite3.connect(":memory:" if in_memory else path, check_same_thread=False)
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", f"cache_size=-{CACHE_KIB}"):
             self.db.execute(f"PRAGMA {pragma}")
         self.db.execute(f"CREATE TABLE records (rec INTEGER PRIMARY KEY, {', '.join(RECORD_COLUMNS)})")

@@ -112,8 +112,8 @@ def test_the_worker_is_stopped_when_this_process_fails(export, monkeypatch):
 # A load whose reading never ends, in this process and in the worker (the worker's own code, reading slowly).
 _STUCK_LOAD = """
 import sys, time
-from opus1_integrations.contacts import load_audience, parallel
-parallel.MIN_BYTES = 0
+from opus1_integrations.contacts import audience, load_audience, parallel
+audience.MEMORY_BYTES = parallel.MIN_BYTES = 0  # in temporary files, on two cores
 parallel._WORKER = "import time; from opus1_integrations.contacts import parallel; " \\
     "parallel.Store.insert = lambda store, records: time.sleep(600); parallel._work()"
 parallel.Store.insert = lambda store, records: time.sleep(600)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from opus1_integrations.contacts import Problem, load_audience
+from opus1_integrations.contacts import Problem, audience, load_audience
 from opus1_integrations.contacts.validation import MAX_DEPTH, NESTED_TOO_DEEPLY
 from opus1_integrations.api import ExportRejected
 
@@ -237,6 +237,7 @@ def test_rejection_removes_the_temporary_database(tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile
     monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.setattr(audience, "MEMORY_BYTES", 0)  # every export in a file
     path = tmp_path / "a.jsonl"
     path.write_text("{bad\n")
     rejected(path)
@@ -244,6 +245,17 @@ def test_rejection_removes_the_temporary_database(tmp_path, monkeypatch):
     with load_audience(write_jsonl(tmp_path / "b.jsonl", ACCOUNTS)):
         assert len(list(tmp_path.glob("opus1-contacts-*"))) == 1
     assert not list(tmp_path.glob("opus1-contacts-*"))
+
+
+def test_a_small_export_is_kept_in_memory_and_a_large_one_in_a_temporary_file(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    small = write_jsonl(tmp_path / "small.jsonl", ACCOUNTS)
+    monkeypatch.setattr(audience, "MEMORY_BYTES", small.stat().st_size + 1)
+    with load_audience(small) as loaded:
+        assert not list(tmp_path.glob("opus1-contacts-*")) and loaded.counts == EXPECTED
+    monkeypatch.setattr(audience, "MEMORY_BYTES", small.stat().st_size)
+    with load_audience(small) as loaded:
+        assert len(list(tmp_path.glob("opus1-contacts-*"))) == 1 and loaded.counts == EXPECTED
 
 
 NESTED = "[" * 100_000 + "]" * 100_000
