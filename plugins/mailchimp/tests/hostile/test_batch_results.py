@@ -183,7 +183,7 @@ def test_a_failed_download_exits_1_naming_host_and_path_but_never_the_signature(
     hostile.route("GET", "/batch-results/signed.tar.gz", Answer(503, "<html>Slow Down</html>",
                                                                 content_type="text/html"))
     # Mailchimp's links are pre-signed: make the sandbox name the hostile server, signature in the query string
-    mailchimp_sandbox.api.batches.results_root = hostile.root_url + "/batch-results/signed.tar.gz" + SIGNED + "&id="
+    mailchimp_sandbox.name_batch_results_at(hostile.root_url + "/batch-results/signed.tar.gz" + SIGNED + "&id=")
     studio.write(3, first="Mariana")
     result = run_cli("sync", "mailchimp")
     assert result.code == 1, result.err
