@@ -9,7 +9,7 @@ import click
 import typer
 
 from .. import __version__
-from ..contacts.cli import contacts_app
+from .contacts import contacts_app
 from ..plugins import Plugins
 from . import inspect, runs, schedule, sync
 from .configure import ConfigureGroup, validate_command
