@@ -13,6 +13,7 @@ from ..contacts.cli import contacts_app
 from ..plugins import Plugins
 from . import inspect, runs, schedule, sync
 from .configure import ConfigureGroup, validate_command
+from .web import web_app
 
 
 def version_callback(value: bool) -> None:
@@ -53,6 +54,7 @@ def make_cli(plugins: Plugins | None = None) -> click.Group:
     app.command("check")(inspect.check_command)
     app.command("verify")(inspect.verify_command)
     app.add_typer(contacts_app, name="contacts")
+    app.add_typer(web_app, name="web")
     plugins.register_commands(app)
     group = typer.main.get_command(app)
     group.add_command(ConfigureGroup(plugins))

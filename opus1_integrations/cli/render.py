@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.markup import escape
 
 from ..runlog import RunStatus
+from ..services import words
+from ..services.words import counts_text  # noqa: F401 (the CLI's modules import it from here)
 
 MARK = {RunStatus.OK: "[green]✓[/]", RunStatus.PARTIAL: "[yellow]![/]", RunStatus.FAILED: "[red]✗[/]",
         RunStatus.INTERRUPTED: "[yellow]![/]"}
@@ -15,19 +17,6 @@ def check_mark(ok: bool) -> str:
     return "[green]✓[/]" if ok else "[red]✗[/]"
 
 
-def counts_text(counts: dict) -> str:
-    """A plugin's counts on one line: ``created 3, updated 1, ...`` (numbers only)."""
-    return ", ".join(f"{k} {v}" for k, v in counts.items() if isinstance(v, int) and not isinstance(v, bool))
-
-
 def facts_text(facts: dict) -> str:
-    """A plugin's live facts on one line: nested values flattened, empty ones left out (escaped for rich)."""
-    parts = []
-    for name, value in facts.items():
-        if isinstance(value, dict):
-            value = ", ".join(f"{k} {v}" for k, v in value.items() if v not in (None, ""))
-        elif isinstance(value, list):
-            value = ", ".join(str(v) for v in value)
-        if value not in (None, ""):
-            parts.append(f"{name} {value}")
-    return escape(" · ".join(parts))
+    """A plugin's live facts on one line, escaped for rich."""
+    return escape(words.facts_text(facts))

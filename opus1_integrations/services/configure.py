@@ -27,10 +27,11 @@ class Saved:
 
 
 def configure(host: Host, name: str, business: str, given: dict, *, contacts_path: str | None = None,
-              enabled: bool = True, interval_hours: float | None = None) -> Saved:
+              enabled: bool = True, interval_hours: float | None = None, unset: tuple[str, ...] = ()) -> Saved:
     """Merge ``given`` with the saved settings, check them (schema, then live unless disabling) and save them, with
     the interval of scheduled syncs when given (else the saved one, 24 hours for a new business).
 
+    ``unset`` names saved settings to drop first (a form's emptied optional fields: their defaults apply again).
     A secret given with surrounding spaces (pasted) is trimmed. Nothing is saved when a check fails.
     """
     integration = host.integration(name)
@@ -38,7 +39,8 @@ def configure(host: Host, name: str, business: str, given: dict, *, contacts_pat
     secrets = settings_store.secret_fields(schema)
     given = {k: v.strip() if k in secrets and isinstance(v, str) else v for k, v in given.items()}
     stored = host.stored(name, business)
-    merged = {**(stored.settings if stored else {}), **given}
+    kept = {k: v for k, v in (stored.settings if stored else {}).items() if k not in unset}
+    merged = {**kept, **given}
     resolved = host.resolve(schema, merged, name, business)  # the values are checked, not the `$env` references
     if enabled:
         normalised = integration.configure(host.context(integration, business), resolved)
