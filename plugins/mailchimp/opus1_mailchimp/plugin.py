@@ -31,12 +31,20 @@ def register_commands(cli):
     cli.add_typer(mailchimp_app, name="mailchimp")
 
 
+#: The setting each live check is about, so a form can show a failure beside its field.
+CHECKED_SETTING = {"api key": "api_key", "user id": "user_id", "audience": "audience_id",
+                   "merge fields": "audience_id"}
+
+
 @hookimpl
 def configure(context, settings):
-    """Refuse settings that fail a live check: nothing is saved then."""
+    """Refuse settings that fail a live check: nothing is saved then. Each failure, with its fix, is also given
+    for the setting it is about (``SettingsInvalid.fields``)."""
     failing = [c for c in _checks(settings) if not c.ok]
     if failing:
-        raise SettingsInvalid("; ".join(f"{c.name}: {c.message}" for c in failing), hint=failing[0].hint)
+        raise SettingsInvalid("; ".join(f"{c.name}: {c.message}" for c in failing), hint=failing[0].hint,
+                              fields={CHECKED_SETTING[c.name]: f"{c.message}. To fix it: {c.hint}"
+                                      for c in reversed(failing) if c.name in CHECKED_SETTING})
     return settings
 
 
