@@ -76,8 +76,10 @@ def ROUTES(web) -> list[tuple]:
             cards.append({"status": status, "job_running": web.jobs.running(business, name),
                           "job": web.jobs.outcome(business, name)})
         refresh = any(c["status"].running or c["job_running"] for c in cards)
-        return web.render(request, "tab.html", principal=principal, business=business, cards=cards,
-                          note=NOTES.get(request.query_params.get("done", "")), refresh=refresh)
+        done = request.query_params.get("done", "")
+        note = None if done.startswith("sync-") and not refresh else NOTES.get(done)  # the result shows instead
+        return web.render(request, "tab.html", principal=principal, business=business, cards=cards, note=note,
+                          refresh=refresh)
 
     def sync_now(request, host, principal, form) -> Response:
         business, name = request.path_params["business"], request.path_params["name"]

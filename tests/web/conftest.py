@@ -111,3 +111,77 @@ def path_of(url: str) -> str:
     """The path and query of a URL."""
     parts = urlsplit(url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+# -- the real browser ------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+REQUIRE_BROWSER_ENV = "OPUS1_REQUIRE_BROWSER"
+SCREENSHOTS_ENV = "OPUS1_SCREENSHOTS"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for the whole session, driven by Playwright. Without Chromium the browser tests
+    skip with one line, unless ``OPUS1_REQUIRE_BROWSER=1`` (CI), where they fail."""
+    import os
+    import shutil
+
+    executable = shutil.which("chromium") or (CHROMIUM if Path(CHROMIUM).exists() else None)
+    if executable is None:
+        message = "browser tests need Debian's chromium (apt-get install chromium chromium-driver)"
+        if os.environ.get(REQUIRE_BROWSER_ENV) == "1":
+            pytest.fail(f"{message}; {REQUIRE_BROWSER_ENV}=1 says they must run", pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def served(app):
+    """The app served by uvicorn in a thread on a loopback port; its base URL."""
+    from opus1_integrations.web.server import Background
+
+    server = Background(app).start()
+    try:
+        yield server.url
+    finally:
+        app.state.web.jobs.wait(30)
+        server.stop()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser tab (its own cookies) sized for screenshots."""
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def screenshot(tmp_path):
+    """Save a full-page PNG: into ``$OPUS1_SCREENSHOTS`` (docs/images for docs/web.md) when set, else tmp_path."""
+    import os
+
+    folder = Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(tab, name: str, full_page: bool = True) -> Path:
+        path = folder / f"{name}.png"
+        tab.screenshot(path=str(path), full_page=full_page)
+        assert path.stat().st_size > 1000
+        return path
+
+    return take
