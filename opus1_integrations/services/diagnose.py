@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 
 from .. import runlog, schedule
 from ..clock import utcnow
-from ..contacts import load_audience
 from ..errors import ExportRejected, SettingsInvalid
 from ..hookdata import Finding, Severity
 from ..host import Host
 from ..runlog import ItemOutcome, RunStatus
+from .exports import quality_issues
 from .sync import contacts_path
 
 STALE_AFTER = timedelta(hours=48)
@@ -128,7 +128,6 @@ def _export_findings(host: Host, name: str, business: str) -> list[Finding]:
     except SettingsInvalid as exc:
         return [Finding(Severity.WARNING, "no_export", exc.message, exc.hint)]
     try:
-        with load_audience(path) as audience:
-            return [Finding(Severity.WARNING, issue.code, issue.message, issue.fix) for issue in audience.quality()]
+        return [Finding(Severity.WARNING, issue.code, issue.message, issue.fix) for issue in quality_issues(path)]
     except ExportRejected as exc:
         return [Finding(Severity.ERROR, "export_rejected", exc.message, exc.hint)]

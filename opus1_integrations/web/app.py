@@ -27,6 +27,7 @@ from ..errors import Opus1Error, UsageError
 from ..host import Host
 from ..plugins import Plugins
 from ..redaction import scrub
+from ..services import exports
 from ..services.words import counts_text, facts_text
 from . import signin
 from .access import CSRF_FIELD, SESSION_COOKIE, Guard, Identify, check_csrf, csrf_cookie, csrf_token
@@ -136,6 +137,7 @@ def create_app(plugins: Plugins | None = None, *, identify: Identify | None = No
         plugins = Plugins()
         plugins.load_entry_points()
     web = Web(plugins, identify, frame_ancestors)
+    exports.keep_loaded()  # a long-running process: pages reuse loaded exports
     from . import pages  # the handlers need ``page`` and ``Web`` from here
 
     routes = [Route(path, page(web, handler, **options), methods=["POST"] if options.get("post") else ["GET"],

@@ -1,5 +1,6 @@
 """**Sync now**: syncs started from the page run in background threads, one at a time per business and integration,
-under the same per-business lock as the CLI (``services.sync.sync_business``); the run log records them as always."""
+under the same per-business lock as the CLI (``services.sync.sync_business``); the run log records them as always.
+The same threads load a business's export ahead of the pages that need it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ..errors import Opus1Error
 from ..host import Host
 from ..plugins import Plugins
 from ..redaction import scrub
+from ..services import exports
 from ..services.sync import SyncResult, sync_business
 
 
@@ -33,6 +35,7 @@ class Jobs:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="opus1-web-sync")
         self._jobs: dict[tuple[str, str], Future] = {}
         self._lock = threading.Lock()
+        self._warming: set[str] = set()
 
     def start(self, business: str, name: str) -> bool:
         """Start a sync in the background; ``False`` when this process is already syncing it."""
@@ -42,6 +45,21 @@ class Jobs:
                 return False
             self._jobs[(business, name)] = self._pool.submit(self._sync, business, name)
             return True
+
+    def warm(self, path: str) -> None:
+        """Load an export into the shared cache in the background (``services.exports``), once at a time."""
+        with self._lock:
+            if path in self._warming:
+                return
+            self._warming.add(path)
+        self._pool.submit(self._warm, path)
+
+    def _warm(self, path: str) -> None:
+        try:
+            exports.warm(path)
+        finally:
+            with self._lock:
+                self._warming.discard(path)
 
     def running(self, business: str, name: str) -> bool:
         """Whether a sync this process started is still running."""

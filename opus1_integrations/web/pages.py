@@ -75,6 +75,9 @@ def ROUTES(web) -> list[tuple]:
             name = status.integration
             cards.append({"status": status, "job_running": web.jobs.running(business, name),
                           "job": web.jobs.outcome(business, name)})
+            stored = host.stored(name, business) if status.configured else None
+            if stored is not None and stored.contacts_path:
+                web.jobs.warm(stored.contacts_path)  # so that errors, check and verify answer quickly
         refresh = any(c["status"].running or c["job_running"] for c in cards)
         done = request.query_params.get("done", "")
         note = None if done.startswith("sync-") and not refresh else NOTES.get(done)  # the result shows instead
