@@ -59,6 +59,8 @@ def build_studio(folder: Path, contacts: int, refused: int, say) -> dict:
     started = time.perf_counter()
     result = sync_business(host, "mailchimp", "studio")
     say(f"sync: run {result.run_id} {result.status} in {time.perf_counter() - started:.1f} s")
+    if result.failure is not None:
+        raise SystemExit(f"the sync failed: {result.failure.message} ({result.failure.hint})")
     return {"sandbox": sandbox, "plugins": plugins, "run_id": result.run_id, "keys": keys,
             "items": sum(v for k, v in result.counts.items() if k in ("created", "failed", "skipped"))}
 
