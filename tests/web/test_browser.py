@@ -11,7 +11,7 @@ from opus1_integrations.host import Host
 from opus1_integrations.services.sync import sync_business
 from opus1_integrations.web import Principal
 
-from .conftest import XSS, configured, link_token, mailchimp_settings, studio_export
+from .conftest import XSS, configured, link_token, studio_export
 
 MARIA = "maria.lopez@gmail.com"  # the example studio's first account manager
 

@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from opus1_integrations import runlog, state
 from opus1_integrations.errors import SettingsInvalid, UsageError
 from opus1_integrations.host import Host
-from opus1_integrations.plugins import Plugins
 from opus1_integrations.runlog import ItemOutcome
 from opus1_integrations.services import exports
 from opus1_integrations.services.configure import configure
