@@ -196,6 +196,7 @@ def mark_stopped(db: sqlite_utils.Database, pid: int) -> list[int]:
 def list_runs(
     db: sqlite_utils.Database,
     *,
+    run_id: int | None = None,
     business: str | None = None,
     integration: str | None = None,
     status: str | None = None,
@@ -210,12 +211,12 @@ def list_runs(
     for row in db["runs"].rows_where(
         " and ".join(
             clause
-            for clause, value in (("business = :business", business), ("integration = :integration", integration),
-                                  ("started_at >= :since", since))
+            for clause, value in (("id = :run_id", run_id), ("business = :business", business),
+                                  ("integration = :integration", integration), ("started_at >= :since", since))
             if value is not None
         )
         or None,
-        {"business": business, "integration": integration, "since": since},
+        {"run_id": run_id, "business": business, "integration": integration, "since": since},
         order_by="id desc",
     ):
         row = dict(row)
@@ -230,12 +231,19 @@ def list_runs(
     return rows
 
 
-def items(db: sqlite_utils.Database, run_id: int, *, outcome: str | None = None) -> list[dict]:
-    """The item outcomes recorded by one run, optionally of one outcome only."""
+def items(db: sqlite_utils.Database, run_id: int, *, outcome: str | None = None,
+          limit: int | None = None) -> list[dict]:
+    """The item outcomes recorded by one run, in order, optionally of one outcome only and at most ``limit``."""
     where, args = "run_id = ?", [run_id]
     if outcome is not None:
         where, args = where + " and outcome = ?", args + [outcome]
-    return [dict(r) for r in db["run_items"].rows_where(where, args, order_by="rowid")]
+    return [dict(r) for r in db["run_items"].rows_where(where, args, order_by="rowid", limit=limit)]
+
+
+def outcome_counts(db: sqlite_utils.Database, run_id: int) -> dict[str, int]:
+    """How many items of each outcome one run recorded."""
+    return dict(db.execute("select outcome, count(*) from run_items where run_id = ? group by outcome",
+                           [run_id]).fetchall())
 
 
 def last_item(db: sqlite_utils.Database, business: str, integration: str, key: str) -> dict | None:

@@ -13,7 +13,7 @@ from ..errors import SettingsInvalid
 from ..exit_codes import ExitCode
 from ..host import Host
 from ..integration import Integration
-from ..output import emit_json, people
+from ..output import emit_json, results, safe
 from ..plugins import Plugins
 from ..services import configure as configure_service
 from .options import Business, Integration as IntegrationArg, Json
@@ -30,6 +30,7 @@ class ConfigureGroup(click.Group):
 
     def __init__(self, plugins: Plugins, **kwargs):
         super().__init__(name="configure", help="Save an integration's settings for a business (checked live first).",
+                         short_help="Save an integration's settings, checked live first.",
                          **kwargs)
         self.plugins = plugins
 
@@ -95,9 +96,18 @@ def _build_command(name: str, schema: dict) -> click.Command:
         if as_json:
             emit_json(saved.to_dict())
         else:
-            state = ("saved, disabled" if disable else
-                     f"saved and enabled (synced every {saved.interval_hours:g} hours when scheduled)")
-            people().print(f"[green]✓[/] {name} settings for business [bold]{business}[/] {state}.")
+            out = results()
+            if saved.enabled:
+                state = f"saved and enabled (synced every {saved.interval_hours:g} hours when scheduled)"
+            elif disable:
+                state = "saved, disabled"
+            else:
+                state = "saved, not enabled yet: no opus1 accounts export is set"
+            out.print(f"[green]✓[/] {name} settings for business [bold]{safe(business)}[/] {state}.")
+            if saved.contacts_path:
+                out.print(f"  export: {safe(saved.contacts_path)} (absolute, so a scheduled sync finds it)")
+            elif not disable:
+                out.print(f"  enable it with `opus1-int configure {name} --business {business} --contacts PATH`")
         return 0
 
     return click.Command(name, params=params, callback=callback,
@@ -121,10 +131,10 @@ def validate_command(ctx: typer.Context, integration: IntegrationArg, business: 
     if as_json:
         emit_json([c.to_dict() for c in checks])
     else:
-        console = people()
+        out = results()
         for check in checks:
-            console.print(f"{check_mark(check.ok)} {check.name}: {check.message}")
+            out.print(f"{check_mark(check.ok)} {check.name}: {safe(check.message)}")
             if not check.ok and check.hint:
-                console.print(f"    [dim]fix:[/] {check.hint}")
+                out.print(f"    [dim]fix:[/] {safe(check.hint)}")
     if not all(c.ok for c in checks):
         raise typer.Exit(ExitCode.SETTINGS)

@@ -5,18 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
-from rich.table import Table
-
 from ..exit_codes import ExitCode
 from ..hookdata import Severity
-from ..output import emit_json, people
+from ..output import emit_json, results, safe
 from ..services.check import check
 from ..services.diagnose import diagnose
 from ..services.plugins import installed
 from ..services.verify import verify
 from .options import Business, Contacts, Integration, Json
-from .render import facts_text
+from .render import WORDS, aligned, facts_text, minute, plural
 
 SEVERITY_COLOUR = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
 
@@ -27,10 +24,15 @@ def plugins_command(ctx: typer.Context, as_json: Json = False) -> None:
     if as_json:
         emit_json(rows)
         return
-    table = Table("integration", "version", "hooks", "error")
-    for row in rows:
-        table.add_row(row["name"], row["version"] or "", ", ".join(row["hooks"]), escape(row["error"] or ""))
-    people().print(table)
+    out = results()
+    lines = [["integration", "version", "distribution"]] + [
+        [safe(r["name"]), r["version"] or "", safe(r["distribution"] or "")] for r in rows]
+    for row, line in zip([None, *rows], aligned(lines)):
+        out.print(line)
+        if row and row["error"]:
+            out.print(f"  [red]broken:[/] {safe(row['error'])}")
+        elif row:
+            out.print(f"  [dim]hooks:[/] {', '.join(row['hooks'])}")
 
 
 def diagnose_command(
@@ -44,15 +46,14 @@ def diagnose_command(
     if as_json:
         emit_json(report.to_dict())
     else:
-        console = people()
+        out = results()
         if not report.findings:
-            console.print(f"[green]✓[/] no problems found for business [bold]{escape(business)}[/]")
+            out.print(f"[green]✓[/] no problems found for business [bold]{safe(business)}[/]")
         for item in report.findings:
             f = item.finding
-            console.print(f"[{SEVERITY_COLOUR[f.severity]}]{f.severity.value}[/] [{item.integration}] "
-                          f"{escape(f.message)}")
+            out.print(f"[{SEVERITY_COLOUR[f.severity]}]{f.severity.value}[/] \\[{item.integration}] {safe(f.message)}")
             if f.hint:
-                console.print(f"    [dim]fix:[/] {escape(f.hint)}")
+                out.print(f"    [dim]fix:[/] {safe(f.hint)}")
     if report.errors:
         raise typer.Exit(ExitCode.FAILED)
 
@@ -69,25 +70,33 @@ def check_command(
     answer = check(ctx.obj, integration, business, query, contacts=contacts)
     if as_json:
         emit_json(answer.to_dict())
-        return
-    console = people()
+    else:
+        _show_check(answer)
     if not answer.people:
-        console.print(f"{escape(query)} is not in the opus1 export for business {escape(business)}.")
+        raise typer.Exit(ExitCode.FAILED)
+
+
+def _show_check(answer) -> None:
+    """The rules' decision per person, then per contact: what the last run that touched it did, and its state now."""
+    out = results()
+    if not answer.people:
+        out.print(f"{safe(answer.query)} is not a client in the opus1 export of business {safe(answer.business)}: "
+                  "check the spelling, or whether the export is up to date.")
     for d in answer.people:
-        console.print(f"[bold]{escape(d.first_name)} {escape(d.last_name)}[/] ({escape(d.person_id)}): "
-                      f"{d.reason} — {escape(d.detail)}")
+        out.print(f"[bold]{safe(d.first_name)} {safe(d.last_name)}[/] ({safe(d.person_id)}): {d.reason} — "
+                  f"{safe(d.detail)}")
     for state in answer.contacts:
+        out.print(f"\n[bold]{safe(state.key)}[/]")
         last = state.last_run
         if last:
-            line = f"run {last['run_id']} ({last['started_at']}): {last['outcome']}"
-            if last["message"]:
-                line += f" — {last['message']}"
+            words = WORDS[last["outcome"]][0] if last["outcome"] in WORDS else last["outcome"].replace("_", " ")
+            what = words + (f" ({last['message']})" if last["message"] else "")
+            out.print(f"  last sync that touched it: run {last['run_id']} on {minute(last['started_at'])} UTC: "
+                      f"{safe(what)}")
         else:
-            line = "never synced"
-        console.print(f"[bold]{escape(state.key)}[/]")
-        console.print(f"  last sync: {escape(line)}")
-        shown = "[yellow]not in the audience[/]" if state.live is None else facts_text(state.live)
-        console.print(f"  in {integration} now: {shown}")
+            out.print("  last sync that touched it: none (never synced)")
+        live = "[yellow]not there[/]" if state.live is None else facts_text(state.live)
+        out.print(f"  in {answer.integration} now: {live}")
 
 
 def verify_command(
@@ -104,10 +113,10 @@ def verify_command(
     if as_json:
         emit_json(report.to_dict())
     else:
-        console = people()
+        out = results()
         checked, bad = len(report.results), report.differ
-        console.print(f"checked {checked} contacts: {checked - len(bad)} match, {len(bad)} differ")
+        out.print(f"checked {plural(checked, 'contact')}: {checked - len(bad)} match, {len(bad)} differ")
         for r in bad:
-            console.print(f"[red]✗[/] {escape(r['key'])}: " + escape("; ".join(r["problems"])))
+            out.print(f"[red]✗[/] {safe(r['key'])}: " + safe("; ".join(r["problems"])))
     if report.differ:
         raise typer.Exit(ExitCode.FAILED)

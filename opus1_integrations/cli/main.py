@@ -9,12 +9,11 @@ import traceback
 
 import click
 import typer
-from rich.markup import escape
 
 from ..errors import Opus1Error
 from ..exit_codes import ExitCode
 from ..host import Host
-from ..output import people
+from ..output import messages, safe
 from ..plugins import Plugins
 from ..redaction import scrub
 from .app import make_cli
@@ -49,8 +48,11 @@ def main(argv: list[str] | None = None, plugins: Plugins | None = None) -> int:
         exc.show()
         return exc.exit_code
     except (KeyboardInterrupt, click.exceptions.Abort, typer.Abort):
-        people().print("Interrupted; the run log marks the run as interrupted and the next run finishes the work.")
+        messages().print("Interrupted; the run log marks the run as interrupted and the next run finishes the work.")
         return ExitCode.INTERRUPTED
+    except BrokenPipeError:  # the reader went away (`| head`): not an error; say nothing more on a dead pipe
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.OK
     except Exception as exc:
         if debug:
             _print_traceback(exc)
@@ -61,16 +63,16 @@ def main(argv: list[str] | None = None, plugins: Plugins | None = None) -> int:
 
 def print_error(exc: Opus1Error) -> None:
     """``Error: message``, the problems it lists (an export's lines), and ``Hint: ...``, secrets scrubbed."""
-    console = people()
-    console.print(f"[red]Error:[/] {escape(scrub(exc.message))}")
+    console = messages()
+    console.print(f"[red]Error:[/] {safe(scrub(exc.message))}")
     problems = getattr(exc, "problems", None) or []
     for problem in problems:
-        console.print(f"  - {scrub(str(problem))}", markup=False)
+        console.print(f"  - {safe(scrub(str(problem)))}")
     total = getattr(exc, "total", 0)
     if problems and total > len(problems):
-        console.print(f"  ... and {total - len(problems)} more", markup=False)
+        console.print(f"  ... and {total - len(problems)} more")
     if exc.hint:
-        console.print(f"Hint: {scrub(exc.hint)}", markup=False)
+        console.print(f"Hint: {safe(scrub(exc.hint))}")
 
 
 def _print_traceback(exc: BaseException) -> None:

@@ -8,17 +8,15 @@ import threading
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from ..clock import iso, utcnow
 from ..host import Host
-from ..output import emit_json, people
+from ..output import emit_json, results, safe
 from ..runlog import RunStatus
 from ..services import fleet
 from ..services.schedules import schedules
 from .options import Json
-from .render import counts_text
+from .render import aligned, compact, minute, relative, without_uniform
 from .signals import hard_stop, stopping_on_signals
 
 schedule_app = typer.Typer(name="schedule", no_args_is_help=True,
@@ -65,7 +63,7 @@ def result_log(r: fleet.BusinessResult) -> str:
     run = f" run {r.run_id}" if r.run_id else ""
     text = f"{r.integration} {r.business}: {r.outcome}{run}"
     if r.counts and r.status in (RunStatus.OK, RunStatus.PARTIAL):
-        text += f" ({counts_text(r.counts)})"
+        text += f" ({compact(r.counts)})"
     if r.error:
         text += f": {r.error}"
     if r.due_at and (r.status in (RunStatus.OK, RunStatus.PARTIAL) or r.skipped is fleet.Skip.NOT_DUE):
@@ -80,14 +78,25 @@ def schedule_show_command(
     business: Annotated[Optional[str], typer.Option("--business", "-b", help="Only this business.")] = None,
     as_json: Json = False,
 ) -> None:
-    """Show when each configured business is next due, and when it last synced."""
-    rows = [s.as_dict() for s in schedules(ctx.obj, integration=integration, business=business)]
+    """Show when each configured business last synced and is next due (UTC; the integration and interval columns
+    are left out when every business has the same)."""
+    found = schedules(ctx.obj, integration=integration, business=business)
     if as_json:
-        emit_json(rows)
+        emit_json([s.as_dict() for s in found])
         return
-    table = Table("business", "integration", "enabled", "every", "last ok", "due at", "due now")
-    for r in rows:
-        table.add_row(escape(r["business"]), r["integration"], "yes" if r["enabled"] else "no",
-                      f"{r['interval_hours']:g} h", r["last_ok"] or "never", r["due_at"] or "now",
-                      "yes" if r["due"] and r["enabled"] else "")
-    people().print(table)
+    now = utcnow()
+    rows = [["business", "integration", "every", "last sync (UTC)", "next due (UTC)"]]
+    for s in found:
+        due = "disabled, or no export set" if not s.enabled else (
+            f"{minute(iso(s.due_at))} ({relative(s.due_at, now)})" if s.due_at and not s.due else "now")
+        rows.append([safe(s.business), s.integration, f"{s.interval_hours:g} h", minute(iso(s.last_ok)) or "never",
+                     due])
+    rows, every = without_uniform(rows, 2)
+    rows, _ = without_uniform(rows, 1)  # the integration, when there is one
+    out = results()
+    if not found:
+        out.print("no business is configured")
+    elif every:
+        out.print(f"each syncs every {every}")
+    for line in aligned(rows):
+        out.print(line)

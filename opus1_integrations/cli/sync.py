@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 import threading
 from collections import Counter
@@ -9,19 +10,18 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from ..errors import UsageError
 from ..exit_codes import ExitCode
 from ..hookdata import SyncOptions
 from ..host import Host
-from ..output import emit_json, people
-from ..runlog import RunStatus
+from ..output import emit_json, messages, results, safe
+from ..runlog import ItemOutcome, RunStatus
 from ..services import fleet
-from ..services.sync import sync_business
+from ..services.runs import run_detail
+from ..services.sync import SyncResult, sync_business
 from .options import Contacts, Integration, Json
-from .render import MARK, counts_text
+from .render import MARK, WORDS, compact, minute, not_synced_in_words, outcomes_in_words, plural
 from .signals import hard_stop, stopping_on_signals
 
 
@@ -76,58 +76,82 @@ def sync_command(
     if as_json:
         emit_json(result.to_dict())
     else:
-        what = "Dry run" if dry_run else "Sync"
-        people().print(f"{MARK[result.status]} {what} of {integration} for [bold]{escape(business)}[/] finished "
-                       f"(run {result.run_id}): {escape(counts_text(result.counts))}")
+        show_result(host, result, plan)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 
 
+SHOWN_PER_OUTCOME = 10
+
+
+def show_result(host: Host, result: SyncResult, plan: Path | None) -> None:
+    """A sync's summary in words on stdout; for a dry run, the first contacts of each outcome with the reason."""
+    out = results()
+    what = "Dry run" if result.dry_run else "Sync"
+    where = f"{result.integration} for [bold]{safe(result.business)}[/]"
+    out.print(f"{MARK[result.status]} {what} of {where} (run {result.run_id}): "
+              f"{outcomes_in_words(result.counts, dry_run=result.dry_run)}.")
+    if result.dry_run:
+        detail = run_detail(host, result.run_id, per_outcome=SHOWN_PER_OUTCOME)
+        for outcome, count in detail.outcomes.items():
+            if outcome == ItemOutcome.UNCHANGED:
+                continue
+            out.print(f"\n{count} {WORDS[outcome][1]}:")
+            for item in detail.items[outcome]:
+                out.print(f"  {safe(item['key'])}" + (f": {safe(item['message'])}" if item["message"] else ""))
+            if count > len(detail.items[outcome]):
+                more = f"--plan {shlex.quote(str(plan))}" if plan else "--plan FILE.csv"
+                out.print(f"  ... and {count - len(detail.items[outcome])} more (`{more}` lists every contact)")
+        out.print("\nNothing was sent: this was a dry run.")
+    if result.not_synced:
+        export = shlex.quote(result.export or "PATH")
+        out.print(f"{plural(sum(result.not_synced.values()), 'person')} not synced by opus1's rules "
+                  f"({not_synced_in_words(result.not_synced)}): `opus1-int contacts check {export}` lists them.")
+    if result.status is RunStatus.PARTIAL:
+        out.print(f"{plural(result.counts.get('failed', 0), 'contact')} refused: "
+                  f"`opus1-int diagnose {result.integration} --business {result.business}` lists each with its fix; "
+                  "the next sync sends them again.")
+
+
 def _sync_all(host: Host, integration: str, *, force: bool, wait: bool, dry_run: bool, jobs: int,
               as_json: bool) -> None:
+    """Every due business: one line per business on stdout as each finishes, then a tally; notices on stderr."""
     host.integration(integration).settings_schema()  # an unknown (exit 2) or broken (exit 4) integration fails first
-    console = people()
+    out, notices = results(), messages()
+    show = (lambda r: None) if as_json else (lambda r: out.print(result_line(r)))
     stop = threading.Event()
     with stopping_on_signals(stop):
         try:
-            results = fleet.Fleet(host.plugins, stop=stop).sync_all(
-                integration, force=force, wait=wait, dry_run=dry_run, jobs=jobs,
-                on_result=lambda r: console.print(result_line(r)), log=lambda line: console.print(escape(line)))
+            done = fleet.Fleet(host.plugins, stop=stop).sync_all(
+                integration, force=force, wait=wait, dry_run=dry_run, jobs=jobs, on_result=show,
+                log=lambda line: notices.print(safe(line)))
         except KeyboardInterrupt:
-            hard_stop(lambda line: console.print(escape(line)))
+            hard_stop(lambda line: notices.print(safe(line)))
     if as_json:
-        emit_json([r.as_dict() for r in results])
-    elif results:
-        console.print(_results_table(results))
-    tally = Counter(r.outcome for r in results)
-    console.print(", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(tally.items()))
-                  if results else f"no enabled business has {integration} configured "
-                                  f"(`opus1-int configure {integration} --business ID`)")
-    code = ExitCode.INTERRUPTED if stop.is_set() else fleet.exit_code(results)
+        emit_json([r.as_dict() for r in done])
+    elif done:
+        tally = Counter(r.outcome for r in done)
+        out.print(", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(tally.items())))
+    else:
+        notices.print(f"no enabled business has {integration} configured: "
+                      f"`opus1-int configure {integration} --business BUSINESS` sets one up")
+    code = ExitCode.INTERRUPTED if stop.is_set() else fleet.exit_code(done)
     if code:
         raise typer.Exit(code)
 
 
 def result_line(r: fleet.BusinessResult) -> str:
-    """One business's result of ``sync --all``, for people (rich markup)."""
-    name = f"[bold]{escape(r.business)}[/]"
+    """One business's result of ``sync --all``, on one line (and its fix on the next), rich markup."""
+    name = f"[bold]{safe(r.business)}[/]"
     if r.skipped is fleet.Skip.NOT_DUE:
-        return f"[dim]·[/] {name}: not due until {r.due_at}"
+        return f"[dim]·[/] {name}: not due until {minute(r.due_at)} UTC"
     if r.skipped is fleet.Skip.LOCKED:
-        return f"[dim]·[/] {name}: skipped, in progress elsewhere"
+        return f"[dim]·[/] {name}: skipped, another process is syncing it"
     mark = MARK.get(r.status, "[dim]·[/]")
     if r.status in (RunStatus.OK, RunStatus.PARTIAL) and not r.error:
-        return f"{mark} {name}: synced (run {r.run_id}): {escape(counts_text(r.counts))}"
+        return f"{mark} {name}: {r.outcome} (run {r.run_id}) {compact(r.counts)}".rstrip()
     run = f" (run {r.run_id})" if r.run_id else ""
-    line = f"{mark} {name}: {r.outcome}{run}: {escape(r.error or '')}"
+    line = f"{mark} {name}: {r.outcome}{run}: {safe(r.error or '')}"
     if r.hint:
-        line += f"\n    [dim]fix:[/] {escape(r.hint)}"
+        line += f"\n    [dim]fix:[/] {safe(r.hint)}"
     return line
-
-
-def _results_table(results: list[fleet.BusinessResult]) -> Table:
-    table = Table("business", "outcome", "run", "due at", "counts", "error")
-    for r in results:
-        table.add_row(escape(r.business), r.outcome.replace("_", " "), str(r.run_id or ""), r.due_at or "",
-                      escape(counts_text(r.counts)), escape(r.error or ""))
-    return table

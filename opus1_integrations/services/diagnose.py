@@ -60,9 +60,10 @@ def diagnose(host: Host, business: str, integration: str | None = None, *, now: 
                                            "reinstall or upgrade the plugin"))
              for n in broken]
     if not found and not names:
-        raise SettingsInvalid(f"business {business!r} has no integration configured",
-                              hint=f"set one up with `opus1-int configure INTEGRATION --business {business}` "
-                                   "(`opus1-int plugins` lists them)")
+        installed = host.plugins.names() or ["INTEGRATION"]
+        raise SettingsInvalid(
+            f"business {business!r} has no integration configured",
+            hint=" or ".join(f"`opus1-int configure {n} --business {business}`" for n in installed) + " sets one up")
     for name in names:
         if name in broken:
             continue

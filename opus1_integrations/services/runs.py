@@ -39,14 +39,40 @@ def list_runs(host: Host, *, business: str | None = None, integration: str | Non
 
 
 @dataclass(frozen=True)
+class RunDetail:
+    """One run with what it did: its row, how many items of each outcome, and the first items of each outcome
+    (failures first)."""
+
+    run: dict
+    outcomes: dict[str, int]
+    items: dict[str, list[dict]]
+    """Per outcome, its first ``per_outcome`` items (``key``, ``message``, ``error_code``, ``hint``)."""
+
+    def to_dict(self) -> dict:
+        """As ``runs show --json`` prints it."""
+        return {"run": self.run, "outcomes": self.outcomes, "items": self.items}
+
+
+def run_detail(host: Host, run_id: int, *, per_outcome: int = 10) -> RunDetail:
+    """A run and its items by outcome (failed first, then by how many), ``per_outcome`` of each."""
+    rows = runlog.list_runs(host.db, run_id=run_id, limit=1)
+    if not rows:
+        raise UsageError(f"there is no run {run_id}", hint="`opus1-int runs` lists the runs and their ids")
+    counts = runlog.outcome_counts(host.db, run_id)
+    order = sorted(counts, key=lambda o: (o != ItemOutcome.FAILED, -counts[o], o))
+    return RunDetail(rows[0], {o: counts[o] for o in order},
+                     {o: runlog.items(host.db, run_id, outcome=o, limit=per_outcome) for o in order})
+
+
+@dataclass(frozen=True)
 class ItemsPage:
-    """One page of a run's items: failed ones first, then the others grouped by outcome, each group in the order
-    recorded; with the number of items of each outcome in the whole run."""
+    """One page of a run's items: failed ones first, then the others grouped by outcome (the most frequent first,
+    as ``run_detail`` orders them), each group in the order recorded; with the number of items of each outcome."""
 
     run: dict
     items: list[dict]
     by_outcome: dict[str, int]
-    """How many items the run recorded with each outcome (``failed`` first, then by name)."""
+    """How many items the run recorded with each outcome, in the page's order."""
     page: int
     per_page: int
     outcome: str | None = None
@@ -70,11 +96,9 @@ class ItemsPage:
 
 def get_run(host: Host, run_id: int, *, business: str | None = None) -> dict:
     """One run as ``list_runs`` shows it; ``UsageError`` (exit 2) when there is no such run (of ``business``)."""
-    row = host.db.execute("select business, integration from runs where id = ?", [run_id]).fetchone()
-    if row is not None and business in (None, row[0]):
-        for run in runlog.list_runs(host.db, business=row[0], integration=row[1], limit=10**9):
-            if run["id"] == run_id:
-                return run
+    rows = runlog.list_runs(host.db, run_id=run_id, business=business, limit=1)
+    if rows:
+        return rows[0]
     raise UsageError(f"there is no run {run_id}" + (f" of business {business!r}" if business else ""),
                      hint="`opus1-int runs` lists the runs")
 
@@ -87,9 +111,8 @@ def run_items(host: Host, run_id: int, page: int = 1, per_page: int = 50, *, out
     if outcome is not None and outcome not in {o.value for o in ItemOutcome}:
         raise UsageError(f"{outcome!r} is not an item outcome",
                          hint="use one of: " + ", ".join(o.value for o in ItemOutcome))
-    counts = dict(host.db.execute("select outcome, count(*) from run_items where run_id = ? group by outcome",
-                                  [run_id]).fetchall())
-    order = sorted(counts, key=lambda o: (o != ItemOutcome.FAILED, o))
+    counts = runlog.outcome_counts(host.db, run_id)
+    order = sorted(counts, key=lambda o: (o != ItemOutcome.FAILED, -counts[o], o))  # as ``run_detail``
     by_outcome = {o: counts[o] for o in order}
     page, per_page = max(1, page), max(1, min(per_page, 500))
     skip, wanted, items = (page - 1) * per_page, per_page, []

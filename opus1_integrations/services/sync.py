@@ -28,6 +28,10 @@ class SyncResult:
     counts: dict = field(default_factory=dict)
     failure: Opus1Error | None = None
     """The error that stopped the run (``status`` is ``failed``), for a front door to show."""
+    not_synced: dict[str, int] = field(default_factory=dict)
+    """People the host's rules kept out, by reason (children, no or invalid email, ...), when the export was read."""
+    export: str | None = None
+    """The export the run read."""
 
     @property
     def exit_code(self) -> ExitCode:
@@ -41,7 +45,7 @@ class SyncResult:
         return {
             "business": self.business, "integration": self.integration, "run_id": self.run_id,
             "status": self.status.value, "dry_run": self.dry_run, "counts": self.counts,
-            "error": self.failure.message if self.failure else None,
+            "not_synced": self.not_synced, "error": self.failure.message if self.failure else None,
             "hint": self.failure.hint if self.failure else None, "exit_code": int(self.exit_code),
         }
 
@@ -71,9 +75,13 @@ def sync_business(host: Host, name: str, business: str, *, contacts: str | Path 
         return _run(host, integration.name, business, contacts, options, show_progress)
 
 
+#: People the rules merged into someone else's contact are synced, as that contact.
+MERGED = ("shared_email", "duplicate_person")
+
+
 def _run(host: Host, name: str, business: str, contacts, options: SyncOptions, show_progress: bool) -> SyncResult:
     runlog.mark_interrupted(host.db, business, name)
-    failure = None
+    failure, path, not_synced = None, None, {}
     try:
         with runlog.running(host.db, business, name, options.dry_run) as run:
             configured = host.configured(name, business)
@@ -82,11 +90,14 @@ def _run(host: Host, name: str, business: str, contacts, options: SyncOptions, s
             context = host.context(integration, business, show_progress=show_progress)
             with LazyAudience(path) as audience:  # read and checked whole on first use, before any contact is seen
                 run.counts = integration.sync(context, configured.settings, audience, run, options)
+                if audience.loaded:
+                    not_synced = {r: n for r, n in audience.counts["skipped"].items() if r not in MERGED and n}
                 if not options.dry_run:
                     run.export_fingerprint = audience.fingerprint
     except Opus1Error as exc:
         failure = exc
-    return SyncResult(business, name, run.id, run.status, options.dry_run, run.counts, failure)
+    return SyncResult(business, name, run.id, run.status, options.dry_run, run.counts, failure, not_synced,
+                      str(path) if path else None)
 
 
 def contacts_path(host: Host, name: str, business: str, override: str | Path | None = None) -> Path:

@@ -28,7 +28,7 @@ from ..host import Host
 from ..plugins import Plugins
 from ..redaction import scrub
 from ..services import exports
-from ..services.words import counts_text, facts_text
+from ..services.words import WORDS, facts_text, outcomes_in_words
 from . import signin
 from .access import CSRF_FIELD, SESSION_COOKIE, Guard, Identify, check_csrf, csrf_cookie, csrf_token
 from .jobs import Jobs
@@ -57,7 +57,8 @@ class Web:
         self.templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                                             trim_blocks=True, lstrip_blocks=True,
                                             undefined=jinja2.StrictUndefined)
-        self.templates.filters.update(counts=counts_text, facts=facts_text, scrub=scrub,
+        self.templates.filters.update(counts=outcomes_in_words, facts=facts_text, scrub=scrub,
+                                      outcome=lambda o: WORDS[o][0] if o in WORDS else str(o).replace("_", " "),
                                       when=lambda iso: iso.replace("T", " ").replace("+00:00", " UTC") if iso else "")
 
     @property

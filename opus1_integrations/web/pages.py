@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from .. import settings as settings_store
-from ..errors import SettingsInvalid
+from ..errors import ExportRejected, SettingsInvalid
 from ..services import configure as configure_service
 from ..services.check import check
 from ..services.diagnose import diagnose
@@ -30,6 +30,8 @@ MAX_QUERY = 320
 NOTES = {
     "saved": "Settings saved and checked with the service.",
     "saved-disabled": "Settings saved; the integration is disabled.",
+    "saved-no-export": "Settings saved and checked with the service. Syncs start once the business's opus1 export "
+                       "is set up (by your administrator).",
     "sync-started": "Sync started: this page shows it running and then its result.",
     "sync-running": "A sync started from this page is still running.",
 }
@@ -108,6 +110,8 @@ def ROUTES(web) -> list[tuple]:
             interval=(form.get("interval_hours") if submitted else None) or f"{current.interval_hours:g}",
             contacts_path=(stored.contacts_path if stored else None),
             interval_error=submitted.errors.get("interval_hours") if submitted else None,
+            contacts_error=error.fields.get("contacts_path") if error else None,
+            contacts_typed=form.get("contacts_path") if submitted else None,
             error=error, unplaced=_unplaced(error, schema))
 
     def save_settings(request, host, principal, form) -> Response:
@@ -120,11 +124,15 @@ def ROUTES(web) -> list[tuple]:
         if submitted.errors:
             return settings_page(request, host, principal, form, submitted=submitted, status=422)
         try:
-            configure_service.configure(host, name, business, submitted.given, contacts_path=contacts,
-                                        enabled=enabled, interval_hours=interval, unset=submitted.unset)
+            saved = configure_service.configure(host, name, business, submitted.given, contacts_path=contacts,
+                                                enabled=enabled, interval_hours=interval, unset=submitted.unset)
         except SettingsInvalid as exc:
             return settings_page(request, host, principal, form, submitted=submitted, error=exc, status=422)
-        done = "saved" if enabled else "saved-disabled"
+        except ExportRejected as exc:  # the export's path an operator gave
+            refused = SettingsInvalid(exc.message, exc.hint, fields={"contacts_path": "; ".join(
+                str(p) for p in exc.problems[:3]) or exc.message})
+            return settings_page(request, host, principal, form, submitted=submitted, error=refused, status=422)
+        done = "saved-disabled" if not enabled else "saved" if saved.enabled else "saved-no-export"
         return RedirectResponse(web.link(request, "tab", {"done": done}, business=business), 303)
 
     def errors_page(request, host, principal, form) -> Response:
@@ -216,5 +224,5 @@ def _unplaced(error: SettingsInvalid | None, schema: dict) -> dict:
     """The problems of a refusal that belong to no field of the form."""
     if error is None:
         return {}
-    props = settings_store.secret_fields(schema) | set(schema.get("properties", {}))
+    props = settings_store.secret_fields(schema) | set(schema.get("properties", {})) | {"contacts_path"}
     return {k: v for k, v in error.fields.items() if k.split(".")[0] not in props}

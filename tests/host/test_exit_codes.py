@@ -56,7 +56,7 @@ def test_successful_sync_exits_0(add_plugin, cli, accounts):
     plugin = configured(add_plugin, cli, Recorder(), accounts)
     result = cli("sync", "thing")
     assert result.code == 0, result.err
-    assert "Sync of thing for default finished (run 1): created 2" in result.err
+    assert "✓ Sync of thing for default (run 1): 2 added." in result.out
     assert len(plugin.synced) == 1
 
 
@@ -193,12 +193,13 @@ def test_failed_live_check_exits_3(add_plugin, cli):
     cli("configure", "thing")
     result = cli("validate", "thing")
     assert result.code == 3
-    assert "✓ reach: reached" in result.err
-    assert "✗ key: the key was revoked" in result.err
-    assert "fix: make a new key" in result.err
+    assert "✓ reach: reached" in result.out
+    assert "✗ key: the key was revoked" in result.out
+    assert "fix: make a new key" in result.out
+    assert "✗ export: no opus1 accounts export is set for thing in business 'default'" in result.out
     as_json = cli("validate", "thing", "--json")
     assert as_json.code == 3
-    assert [c["ok"] for c in as_json.json()] == [True, False]
+    assert [(c["name"], c["ok"]) for c in as_json.json()] == [("reach", True), ("key", False), ("export", False)]
 
 
 def test_settings_rejected_by_the_service_exit_3_and_are_not_saved(add_plugin, cli):

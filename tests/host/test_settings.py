@@ -163,7 +163,7 @@ def test_configure_json_redacts_the_key(keyed, cli):
     key = good_key()
     result = cli("configure", "keyed", "--api-key", key, "--list-id", "abcd", "--json")
     assert result.code == 0, result.err
-    assert result.json() == {"business": "default", "integration": "keyed", "enabled": True,
+    assert result.json() == {"business": "default", "integration": "keyed", "enabled": False,  # no export yet
                              "interval_hours": 24.0, "contacts_path": None,
                              "settings": {"api_key": "********", "list_id": "abcd"}}
     assert keyed.configured == [{"api_key": key, "list_id": "abcd"}]  # the plugin sees the real key

@@ -14,7 +14,7 @@ def test_check_explains_a_child_through_the_account_manager(cli, connect, export
     assert answer["people"][0]["reason"] == "child"
     assert answer["contacts"]["parent1@gmail.com"]["live"]["status"] == "subscribed"
     assert answer["contacts"]["parent1@gmail.com"]["last_run"]["outcome"] == "created"
-    people_text = cli("check", "mailchimp", "per_1c").err
+    people_text = cli("check", "mailchimp", "per_1c").out
     assert "Maria" in people_text and "subscribed" in people_text
 
 
