@@ -112,6 +112,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="opus1-web-bench-") as tmp:
         os.environ["OPUS1_INT_HOME"] = str(Path(tmp) / "home")
+        private = Path(tmp) / "tmp"  # the loaders' temporary files, out of reach of other jobs on the machine
+        private.mkdir()
+        os.environ["TMPDIR"] = tempfile.tempdir = str(private)
         from opus1_integrations import state
         from opus1_integrations.web import Principal, create_app, signin
         from opus1_integrations.web.server import Background

@@ -12,18 +12,20 @@ import atexit
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
-from ..contacts import Audience, QualityIssue, load_audience
+from ..contacts import Audience, load_audience
 
+T = TypeVar("T")
 KEEP = 4  # exports kept loaded at once (a few businesses' pages in use)
 
 _keeping = False
 _lock = threading.Lock()
 _loading: dict[Path, threading.Lock] = {}
-_quality: "weakref.WeakKeyDictionary[Audience, list[QualityIssue]]" = weakref.WeakKeyDictionary()
+_derived: "weakref.WeakKeyDictionary[Audience, dict[str, object]]" = weakref.WeakKeyDictionary()
 _cache: "OrderedDict[Path, tuple[tuple[int, int], Audience, threading.Lock]]" = OrderedDict()
 
 
@@ -80,19 +82,25 @@ def shared_audience(path: str | Path) -> Iterator[Audience]:
         in_use.release()
 
 
-def quality_issues(path: str | Path) -> list[QualityIssue]:
-    """The export's data-quality issues (``Audience.quality``), worked out once per loaded export."""
+def derived(path: str | Path, name: str, work: Callable[[Audience], T]) -> T:
+    """``work(audience)`` for the export, worked out once per loaded export and kept with it under ``name`` (a
+    service's own view of the export, e.g. its data-quality findings)."""
     with shared_audience(path) as audience:
-        if audience not in _quality:
-            _quality[audience] = list(audience.quality())
-        return _quality[audience]
+        kept = _derived.setdefault(audience, {})
+        if name not in kept:
+            kept[name] = work(audience)
+        return kept[name]
 
 
-def warm(path: str | Path) -> None:
-    """Load an export into the cache if it is not there yet (a page does this in the background, so that the
-    pages that need the export answer quickly afterwards); a rejected export is left for those pages to report."""
+def warm(path: str | Path, *works: Callable[[str | Path], object]) -> None:
+    """Load an export into the cache if it is not there yet, then run ``works`` on its path (services' ``derived``
+    views): a page does this in the background, so that the pages that need the export answer quickly afterwards. A
+    rejected export is left for those pages to report."""
     try:
-        quality_issues(path)
+        with shared_audience(path):
+            pass
+        for work in works:
+            work(path)
     except Exception:  # the page that needs it shows the problem in words
         pass
 

@@ -14,6 +14,7 @@ from ..host import Host
 from ..plugins import Plugins
 from ..redaction import scrub
 from ..services import exports
+from ..services.diagnose import export_findings
 from ..services.sync import SyncResult, sync_business
 
 
@@ -56,7 +57,7 @@ class Jobs:
 
     def _warm(self, path: str) -> None:
         try:
-            exports.warm(path)
+            exports.warm(path, export_findings)  # what the errors page needs
         finally:
             with self._lock:
                 self._warming.discard(path)

@@ -124,6 +124,24 @@ def test_a_shared_export_is_reloaded_when_its_file_changes(tmp_path, monkeypatch
         exports.forget()
 
 
+def test_a_derived_view_is_worked_out_once_per_loaded_export(tmp_path, monkeypatch):
+    monkeypatch.setattr(exports, "_keeping", True)
+    path, calls = studio_export(tmp_path), []
+
+    def count(audience):
+        calls.append(audience)
+        return audience.counts["contacts"]
+
+    try:
+        assert exports.derived(path, "n", count) == exports.derived(path, "n", count) > 0
+        assert len(calls) == 1
+        os.utime(path, ns=(1, 1))  # changed: loaded and worked out again
+        exports.derived(path, "n", count)
+        assert len(calls) == 2
+    finally:
+        exports.forget()
+
+
 # -- opus1-int web ---------------------------------------------------------------------------
 
 
