@@ -100,6 +100,32 @@ def timed(client: Browser, path: str, repeat: int) -> dict:
             "runs_ms": runs}
 
 
+def live_parts(studio: dict, repeat: int) -> list[dict]:
+    """In this process, the parts of the errors and verify pages that ask the service (here the sandbox, holding the
+    whole audience): the plugin's live checks, and 20 contacts compared live."""
+    from opus1_integrations.host import Host
+    from opus1_integrations.services import exports
+
+    host = Host(studio["plugins"])
+    configured = host.configured("mailchimp", "studio")
+    integration, context = configured.integration, host.context(configured.integration, "studio")
+    with exports.shared_audience(configured.stored.contacts_path) as audience:
+        sample = [audience.contact(key) for key in studio["keys"][:: len(studio["keys"]) // 20][:20]]
+    parts = []
+    for name, work in (("  of errors: the live checks", lambda: integration.diagnose(context, configured.settings)),
+                       ("  of verify: 20 compared live", lambda: integration.verify(context, configured.settings,
+                                                                                    sample))):
+        runs = []
+        for _ in range(repeat + 1):
+            started = time.perf_counter()
+            work()
+            runs.append((time.perf_counter() - started) * 1000)
+        runs = sorted(runs[1:])
+        parts.append({"page": name, "path": None, "median_ms": statistics.median(runs),
+                      "p95_ms": runs[max(0, math.ceil(0.95 * repeat) - 1)], "runs_ms": runs})
+    return parts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--contacts", type=int, default=100_000)
@@ -145,13 +171,14 @@ def main() -> None:
             assert client.get("/b/studio/errors")[0] == 200  # waits for it
             say(f"first errors page after opening the tab (export loading): {time.perf_counter() - started:.1f} s")
             results = [{"page": name, **timed(client, path, args.repeat)} for name, path in pages]
+            results += live_parts(studio, args.repeat)
         finally:
             server.stop()
             studio["sandbox"].stop()
     floor = results[0]["median_ms"]
     print(f"{'page':38} {'median ms':>10} {'p95 ms':>8} {'x floor':>8}  under {TARGET_MS:g} ms")
     for r in results:
-        met = "yes" if r["median_ms"] < TARGET_MS else "NO"
+        met = "" if r["path"] is None else "yes" if r["median_ms"] < TARGET_MS else "NO"
         print(f"{r['page']:38} {r['median_ms']:10.1f} {r['p95_ms']:8.1f} {r['median_ms'] / floor:8.1f}  {met}")
     out = HERE / "results" / "web.json"
     out.parent.mkdir(exist_ok=True)
