@@ -10,6 +10,7 @@ import sqlite_utils
 
 from . import settings as settings_store
 from . import state
+from .business import business_id
 from .context import Context
 from .errors import SettingsInvalid
 from .integration import Integration
@@ -41,6 +42,12 @@ class Host:
         """The state database, opened (and migrated) on first use."""
         return state.open_db()
 
+    def close(self) -> None:
+        """Close the state database if it was opened."""
+        db = self.__dict__.pop("db", None)
+        if db is not None:
+            db.conn.close()
+
     def integration(self, name: str) -> Integration:
         """The facade of one integration: unknown (exit 2) and broken (exit 4) integrations fail here."""
         return Integration(self.plugins, name)
@@ -55,8 +62,9 @@ class Host:
         return Context(business=business, integration=integration.name, db=self.db, show_progress=show_progress)
 
     def stored(self, name: str, business: str) -> settings_store.StoredSettings | None:
-        """The business's saved settings for an integration, or ``None`` when it was never configured."""
-        return settings_store.load(self.db, business, name)
+        """The business's saved settings for an integration, or ``None`` when it was never configured; a business
+        id that is not valid is a usage error (exit 2)."""
+        return settings_store.load(self.db, business_id(business), name)
 
     def configured(self, name: str, business: str) -> Configured:
         """The integration and the business's saved settings, checked: unknown (exit 2), broken (exit 4),

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from pathlib import Path
 
 import sqlite_utils
 
 from .clock import now
 from .locks import lock_is_free
 from .redaction import scrub
+from .state import StateUnusable, unusable
 
 _FLUSH_EVERY = 1000
 
@@ -114,19 +117,25 @@ class Run:
             self.flush()
 
     def flush(self) -> None:
-        """Write buffered item outcomes."""
+        """Write buffered item outcomes (``StateUnusable`` with the path when the database cannot take them)."""
         if self._pending:
-            with self.db.atomic():  # plain rows: insert_all would inspect every value of every row
-                self.db.conn.executemany(
-                    "insert into run_items (run_id, key, outcome, error_code, message, hint) values (?, ?, ?, ?, ?, ?)",
-                    self._pending,
-                )
+            with writing(self.db):
+                with self.db.atomic():  # plain rows: insert_all would inspect every value of every row
+                    self.db.conn.executemany(
+                        "insert into run_items (run_id, key, outcome, error_code, message, hint)"
+                        " values (?, ?, ?, ?, ?, ?)",
+                        self._pending,
+                    )
             self._pending = []
 
     def finish(self, status: RunStatus, counts: dict | None = None, error: str | None = None) -> None:
         """Close the run with its final status and counts; secrets are scrubbed from the error."""
         self.flush()
         self.status = status
+        with writing(self.db):
+            self._update(status, counts, error)
+
+    def _update(self, status: RunStatus, counts: dict | None, error: str | None) -> None:
         self.db["runs"].update(
             self.id,
             {
@@ -158,14 +167,34 @@ def running(db: sqlite_utils.Database, business: str, integration: str, dry_run:
     run = Run(db, table.last_pk, business, integration, dry_run)
     try:
         yield run
-    except KeyboardInterrupt:
-        run.finish(RunStatus.INTERRUPTED, run.counts, "interrupted")
+    except KeyboardInterrupt as exc:
+        _finish_despite(exc, run, RunStatus.INTERRUPTED, "interrupted")
         raise
     except BaseException as exc:
-        run.finish(RunStatus.FAILED, run.counts, getattr(exc, "message", None) or f"{type(exc).__name__}")
+        _finish_despite(exc, run, RunStatus.FAILED, getattr(exc, "message", None) or f"{type(exc).__name__}")
         raise
     else:
         run.finish(RunStatus.PARTIAL if run.failed_items else RunStatus.OK, run.counts)
+
+
+def _finish_despite(exc: BaseException, run: Run, status: RunStatus, error: str) -> None:
+    """Record how a run ended after ``exc`` stopped it; when the database cannot take even that (a full disk), keep
+    ``exc`` as the error to report: the next run marks this one ``interrupted``."""
+    try:
+        run.finish(status, run.counts, error)
+    except StateUnusable as db_error:
+        exc.add_note(f"the run log could not record it: {db_error.message}")
+
+
+@contextmanager
+def writing(db: sqlite_utils.Database) -> Iterator[None]:
+    """Turn the SQLite library's refusal to write (a full disk, a read-only file) into ``StateUnusable`` naming
+    the database file."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        path = db.execute("PRAGMA database_list").fetchone()[2]
+        raise unusable(Path(path), exc) from None
 
 
 def mark_interrupted(db: sqlite_utils.Database, business: str, integration: str) -> None:

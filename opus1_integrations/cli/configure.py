@@ -13,7 +13,7 @@ from ..errors import SettingsInvalid
 from ..exit_codes import ExitCode
 from ..host import Host
 from ..integration import Integration
-from ..output import emit_json, results, safe
+from ..output import emit_json, messages, results, safe
 from ..plugins import Plugins
 from ..services import configure as configure_service
 from .options import Business, Integration as IntegrationArg, Json
@@ -87,6 +87,12 @@ def _build_command(name: str, schema: dict) -> click.Command:
                 given[prop] = list(value) if isinstance(value, tuple) else value
         host: Host = click.get_current_context().obj
         stored = host.stored(name, business)
+        for prop in secrets & set(values):
+            if values.get(prop):
+                messages().print(f"[yellow]warning:[/] a secret given as {option_name(prop)} VALUE is visible to "
+                                 f"other users of this machine while the command runs, and is stored in the state "
+                                 f"database (readable by you only); {option_name(prop)}-env VAR keeps it in an "
+                                 "environment variable instead")
         have = {**(stored.settings if stored else {}), **given}
         for prop in schema.get("required", []):
             if prop not in have:

@@ -11,7 +11,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from .. import schedule
 from ..errors import UsageError
+from ..state import home
 from ..exit_codes import ExitCode
 from ..hookdata import SyncOptions
 from ..host import Host
@@ -67,7 +69,7 @@ def sync_command(
         return
     if jobs is not None:
         raise UsageError("--jobs only applies with --all", hint="add --all, or drop --jobs")
-    business = business or "default"
+    business = "default" if business is None else business
     result = sync_business(host, integration, business, contacts=contacts,
                            options=SyncOptions(dry_run=dry_run, plan_path=plan, force=force),
                            show_progress=not as_json and sys.stderr.isatty(), wait=wait)
@@ -117,6 +119,7 @@ def _sync_all(host: Host, integration: str, *, force: bool, wait: bool, dry_run:
               as_json: bool) -> None:
     """Every due business: one line per business on stdout as each finishes, then a tally; notices on stderr."""
     host.integration(integration).settings_schema()  # an unknown (exit 2) or broken (exit 4) integration fails first
+    new_home = host.db.created_now  # before the fleet opens the database too
     out, notices = results(), messages()
     show = (lambda r: None) if as_json else (lambda r: out.print(result_line(r)))
     stop = threading.Event()
@@ -132,7 +135,11 @@ def _sync_all(host: Host, integration: str, *, force: bool, wait: bool, dry_run:
     elif done:
         tally = Counter(r.outcome for r in done)
         out.print(", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(tally.items())))
-    else:
+    if not done and not schedule.configured(host.db, enabled_only=False) and not new_home:
+        notices.print(f"[yellow]warning:[/] the state folder {safe(home())} has no business at all: "
+                      "is OPUS1_INT_HOME right (a wrong or unmounted folder)?")
+        raise typer.Exit(ExitCode.FAILED)
+    if not done:
         notices.print(f"no enabled business has {integration} configured: "
                       f"`opus1-int configure {integration} --business BUSINESS` sets one up")
     code = ExitCode.INTERRUPTED if stop.is_set() else fleet.exit_code(done)

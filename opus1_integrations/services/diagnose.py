@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from .. import runlog, schedule
+from ..business import business_id
 from ..clock import utcnow
 from ..errors import ExportRejected, SettingsInvalid
 from ..hookdata import Finding, Severity
@@ -54,6 +55,7 @@ def diagnose(host: Host, business: str, integration: str | None = None, *, now: 
     A business with no such integration configured is a settings error (exit 3), not a clean bill of health.
     """
     now = now or utcnow()
+    business_id(business)
     broken = sorted(n for n, p in host.plugins.loaded.items() if p.error and integration in (None, n))
     names = [integration] if integration else sorted(
         n for n in host.plugins.names() if host.stored(n, business) is not None)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from .. import runlog
+from ..business import business_id
 from ..clock import iso, parse, utcnow
 from ..errors import UsageError
 from ..host import Host
@@ -31,6 +32,8 @@ def since(text: str) -> str:
 def list_runs(host: Host, *, business: str | None = None, integration: str | None = None, status: str | None = None,
               since_text: str | None = None, limit: int = 20) -> list[dict]:
     """The most recent runs, newest first, each a dict of the run log's columns (``counts`` decoded)."""
+    if business is not None:
+        business_id(business)
     if status is not None and status not in {s.value for s in RunStatus}:
         raise UsageError(f"--status {status!r} is not a run status",
                          hint="use one of: " + ", ".join(s.value for s in RunStatus))

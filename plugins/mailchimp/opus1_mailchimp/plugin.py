@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from opus1_integrations.api import Finding, SettingsInvalid, hookimpl
+from opus1_integrations.api import Finding, hookimpl
 
 from . import ledger
-from .checks import run_checks
+from .checks import refusal, run_checks
 from .client import ApiError
 from .commands import mailchimp_app
 from .connection import connect, schema, with_defaults
@@ -31,20 +31,12 @@ def register_commands(cli):
     cli.add_typer(mailchimp_app, name="mailchimp")
 
 
-#: The setting each live check is about, so a form can show a failure beside its field.
-CHECKED_SETTING = {"api key": "api_key", "user id": "user_id", "audience": "audience_id",
-                   "merge fields": "audience_id"}
-
-
 @hookimpl
 def configure(context, settings):
-    """Refuse settings that fail a live check: nothing is saved then. Each failure, with its fix, is also given
-    for the setting it is about (``SettingsInvalid.fields``)."""
-    failing = [c for c in _checks(settings) if not c.ok]
-    if failing:
-        raise SettingsInvalid("; ".join(f"{c.name}: {c.message}" for c in failing), hint=failing[0].hint,
-                              fields={CHECKED_SETTING[c.name]: f"{c.message}. To fix it: {c.hint}"
-                                      for c in reversed(failing) if c.name in CHECKED_SETTING})
+    """Refuse settings that fail a live check: nothing is saved then."""
+    error = refusal(_checks(settings))
+    if error is not None:
+        raise error
     return settings
 
 

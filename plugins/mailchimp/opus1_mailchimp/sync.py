@@ -35,7 +35,7 @@ COUNTED = (ItemOutcome.CREATED, ItemOutcome.UPDATED, ItemOutcome.UNCHANGED, Item
 
 def run_sync(context, settings: dict, audience, run, options) -> dict:
     """Sync the audience's contacts; record every member's outcome in ``run``; return the summary counts."""
-    mc = connect(settings)
+    mc = connect(settings, context=context)
     audience_id = settings["audience_id"]
     ledger = Ledger(context.db, context.business, audience_id)
     try:

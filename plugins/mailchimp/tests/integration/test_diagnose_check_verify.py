@@ -45,7 +45,9 @@ def test_diagnose_is_clean_after_a_good_sync_and_reports_an_unreachable_mailchim
     mailchimp_sandbox.stop()
     diagnosis = cli("diagnose", "mailchimp", "--json")
     assert diagnosis.code == 1
-    assert any("cannot reach Mailchimp" in f["message"] for f in diagnosis.json()["findings"])
+    [down] = [f for f in diagnosis.json()["findings"] if f["code"] == "connection"]
+    assert "Mailchimp is unavailable" in down["message"] and "/3.0/ping" in down["message"]
+    assert "nothing to change on your side" in down["hint"]
 
 
 def test_verify_finds_a_member_changed_in_mailchimp(cli, connect, export, mailchimp_sandbox):
