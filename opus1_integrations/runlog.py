@@ -1,4 +1,9 @@
-"""The run log: one row per sync run with its status and counts, one row per item (contact) with its outcome."""
+"""The run log: one row per sync run with its status and counts, one row per item (contact) with its outcome.
+
+Over 300 lines for a reason: the run's statuses and the items' outcomes, each documented, take a sixth of it, and the
+writing (a run from insert to finish) and reading (filters, items) of the same two tables belong together; pruning
+lives in ``retention``.
+"""
 
 from __future__ import annotations
 

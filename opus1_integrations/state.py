@@ -48,11 +48,8 @@ class Database(sqlite_utils.Database):
     that reads first (sqlite-utils reads a table's columns before inserting) cannot wait for the write lock: it fails
     at once with "database is locked" when another connection wrote meanwhile. Taking the lock at ``BEGIN`` waits
     for ``busy_timeout`` instead.
-
-    The threads of one process also queue for their transactions on a lock of this process: SQLite's own wait
-    polls, sleeping up to 100 ms at a time, so with a fleet's dozens of threads most of a sync's time went to
-    sleeping past a lock that had long been free (measured in bench/README.md). A thread waiting here is woken as
-    soon as the lock is free; only processes still wait for each other through SQLite.
+    The threads of one process queue for it on a lock of their own, woken as soon as it is free: SQLite's wait sleeps
+    up to 100 ms at a time, past a lock long free (bench/README.md, "The write lock"). Processes wait through SQLite.
     """
 
     created_now = False
@@ -90,7 +87,6 @@ def _new_writers_lock() -> None:
 
 
 os.register_at_fork(after_in_child=_new_writers_lock)
-
 
 migrations = sqlite_utils.Migrations("opus1_integrations")
 

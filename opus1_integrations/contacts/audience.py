@@ -15,20 +15,28 @@ from .quality import quality_issues
 from .parallel import load_records
 from .readers import export_format
 from .rules import apply_rules
-from .store import Store
+from .store import CONSENT_RANKS, Store
+from .tempfiles import remove_leftovers
+
+#: Exports below this size (some 1,400 accounts) are kept in memory: a temporary file costs ~1.4 ms of CPU per
+#: load (7% of a 200-contact export's), which only pays off in memory saved by larger ones (docs/contacts.md).
+MEMORY_BYTES = 1 << 20
 from .validation import ProblemLog, check_records
 
-_CONTACT_COLUMNS = "key, email, first_name, last_name, phone, account_ids, person_ids, account_status, programs, teachers"
+_CONTACT_COLUMNS = (
+    "key, email, first_name, last_name, phone, account_ids, person_ids, account_status, programs, teachers, consent, consent_at"
+)
 
 
 def _contact(row: tuple) -> Contact:
-    key, email, first, last, phone, *arrays, status, programs, teachers = row
+    key, email, first, last, phone, *arrays, status, programs, teachers, consent, consent_at = row
     # The four JSON arrays (or NULLs) in one parse: a sync builds every contact, and one call costs less than four.
     accounts, people, programs, teachers = (tuple(sorted(values)) for values in json.loads(
         f"[{','.join(array or '[]' for array in (*arrays, programs, teachers))}]"))
     return Contact(
         key=key, email=email, first_name=first, last_name=last, phone=phone, account_ids=accounts,
         person_ids=people, account_status=status, programs=programs, teachers=teachers,
+        email_consent=CONSENT_RANKS[consent], consent_at=consent_at,
     )
 
 
@@ -61,10 +69,12 @@ class Audience:
         self._store.close()
 
     def _by_address(self) -> sqlite3.Connection:
-        """The database, indexed to find decisions by address: built on first use, as a sync never needs it."""
+        """The database, indexed to find decisions and contacts by address: built on first use, as a sync never
+        needs it."""
         if not self._lookups:
             self._db.execute("CREATE INDEX IF NOT EXISTS decisions_contact ON decisions (contact_key)")
             self._db.execute("CREATE INDEX IF NOT EXISTS decisions_email ON decisions (email_key)")
+            self._db.execute("CREATE INDEX IF NOT EXISTS contacts_key ON contacts (key)")
             self._lookups = True
         return self._db
 
@@ -75,7 +85,8 @@ class Audience:
 
     def contact(self, key: str) -> Contact | None:
         """The contact of an email address (any case, surrounding spaces ignored), or None."""
-        row = self._db.execute(f"SELECT {_CONTACT_COLUMNS} FROM contacts WHERE key = ?", (email_key(key),)).fetchone()
+        row = self._by_address().execute(f"SELECT {_CONTACT_COLUMNS} FROM contacts WHERE key = ?",
+                                         (email_key(key),)).fetchone()
         return _contact(row) if row else None
 
     def decisions(self) -> Iterator[Decision]:
@@ -106,7 +117,8 @@ def load_audience(path: str | Path) -> Audience:
     """
     path = Path(path)
     fmt = export_format(path)
-    store, problems = Store(), ProblemLog()
+    remove_leftovers()  # of loads killed before they could clean up
+    store, problems = Store(in_memory=path.stat().st_size < MEMORY_BYTES), ProblemLog()
     try:
         load_records(store, path, fmt, problems)
         if not problems:
