@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -70,16 +71,13 @@ class Ledger:
         self.business = business
         self.audience_id = audience_id
 
-    def load(self) -> dict[str, Synced]:
-        """Every member synced before, by key."""
-        rows = self.db[TABLE].rows_where(
-            "business = ? and audience_id = ?", [self.business, self.audience_id]
-        )
-        return {
-            r["key"]: Synced(r["key"], r["email"], tuple(json.loads(r["person_ids"])),
-                             frozenset(json.loads(r["managed_tags"])), bool(r["left"]))
-            for r in rows
-        }
+    def rows(self) -> Iterator[tuple[str, str, str, str, int]]:
+        """Every member synced before, in key order: (key, email, person ids as JSON, managed tags as JSON, left)."""
+        cursor = self.db.conn.execute(
+            f"SELECT key, email, person_ids, managed_tags, left FROM {TABLE} WHERE business = ? AND audience_id = ?"
+            " ORDER BY key", [self.business, self.audience_id])
+        while batch := cursor.fetchmany(2000):
+            yield from batch
 
     def last_sync(self) -> LastSync | None:
         """The last complete sync, or ``None``."""
@@ -101,13 +99,14 @@ class Ledger:
         """A run started that may change the audience: the next one must not skip."""
         self.db[LAST_SYNC].delete_where("business = ? and audience_id = ?", [self.business, self.audience_id])
 
-    def remember(self, entries: list[tuple[str, str, tuple[str, ...], frozenset[str]]]) -> None:
-        """Record members as synced now: (key, email, person ids, tags this plugin manages on them)."""
-        if not entries:
-            return
+    def remember(self, entries: Iterable[tuple[str, str, str, str]]) -> None:
+        """Record members as synced now: (key, email, person ids, tags this plugin manages on them), the last two
+        as ``encode`` makes them."""
         stamp = now()
-        rows = [(self.business, self.audience_id, key, email, json.dumps(list(person_ids)), json.dumps(sorted(tags)),
-                 stamp) for key, email, person_ids, tags in entries]
+        rows = [(self.business, self.audience_id, key, email, person_ids, tags, stamp)
+                for key, email, person_ids, tags in entries]
+        if not rows:
+            return
         with self.db.atomic():  # one statement per row (``upsert_all`` takes two, at twice the time)
             self.db.conn.executemany(
                 f"INSERT INTO {TABLE} (business, audience_id, key, email, person_ids, managed_tags, synced_at, left)"
@@ -117,19 +116,32 @@ class Ledger:
                 rows,
             )
 
-    def mark_left(self, keys: list[str], tags: dict[str, frozenset[str]] | None = None) -> None:
-        """Mark members as leavers already handled (optionally with their managed tags now)."""
+    def mark_left(self, entries: Iterable[tuple[str, str | None]]) -> None:
+        """Mark members as leavers already handled: (key, their managed tags now as ``encode`` makes them, or None
+        to keep those recorded)."""
+        rows = [(tags, self.business, self.audience_id, key) for key, tags in entries]
+        if not rows:
+            return
         with self.db.atomic():
-            for key in keys:
-                update = {"left": 1}
-                if tags and key in tags:
-                    update["managed_tags"] = json.dumps(sorted(tags[key]))
-                self.db[TABLE].update((self.business, self.audience_id, key), update)
+            self.db.conn.executemany(
+                f"UPDATE {TABLE} SET left = 1, managed_tags = coalesce(?, managed_tags)"
+                " WHERE business = ? AND audience_id = ? AND key = ?", rows)
 
-    def forget(self, keys: list[str]) -> None:
+    def forget(self, keys: Iterable[str]) -> None:
         """Drop members that are gone from the audience or moved to another address."""
+        rows = [(self.business, self.audience_id, key) for key in keys]
+        if not rows:
+            return
         with self.db.atomic():
-            for key in keys:
-                self.db[TABLE].delete_where(
-                    "business = ? and audience_id = ? and key = ?", [self.business, self.audience_id, key]
-                )
+            self.db.conn.executemany(f"DELETE FROM {TABLE} WHERE business = ? AND audience_id = ? AND key = ?", rows)
+
+
+def encode(person_ids: Iterable[str], managed_tags: Iterable[str]) -> tuple[str, str]:
+    """A member's person ids and managed tags as the ledger stores them (JSON texts)."""
+    return json.dumps(list(person_ids)), json.dumps(sorted(managed_tags))
+
+
+def decode(row: tuple) -> Synced:
+    """A ledger row (``key, email, person_ids, managed_tags, left``, as ``Ledger.rows`` gives them) as ``Synced``."""
+    key, email, person_ids, tags, left = row
+    return Synced(key, email, tuple(json.loads(person_ids)), frozenset(json.loads(tags)), bool(left))
