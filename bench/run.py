@@ -135,11 +135,12 @@ def timed_child(args: list[str], env: dict | None = None) -> tuple[float, float,
 class Opus1:
     """`opus1-int` with its own OPUS1_INT_HOME, configured against the sandbox."""
 
-    def __init__(self, home: Path, sandbox: SandboxProcess, contacts: Path):
+    def __init__(self, home: Path, sandbox: SandboxProcess, contacts: Path, cli: list[str] = CLI):
         self.sandbox = sandbox
+        self.cli = cli
         self.env = {**os.environ, "OPUS1_INT_HOME": str(home), "OPUS1_INT_LOAD_PLUGINS": "mailchimp"}
         info = sandbox.info
-        *_, code = timed_child(CLI + ["configure", "mailchimp", "--user-id", info["username"], "--api-key",
+        *_, code = timed_child(cli + ["configure", "mailchimp", "--user-id", info["username"], "--api-key",
                                       info["api_key"], "--audience-id", info["audience_id"], "--api-url",
                                       info["base_url"], "--contacts", str(contacts)], self.env)
         if code:
@@ -151,7 +152,7 @@ class Opus1:
         self.sandbox.requests()
         before = self.sandbox.cpu()
         seconds, cpu, peak, out, code = timed_child(
-            CLI + ["sync", "mailchimp", "--contacts", str(contacts), "--json"], self.env)
+            self.cli + ["sync", "mailchimp", "--contacts", str(contacts), "--json"], self.env)
         if code:
             raise RuntimeError(f"sync failed (exit {code}): {out}")
         return {**json.loads(out), "seconds": seconds, "cpu_s": cpu, "peak_mb": peak,
@@ -264,8 +265,13 @@ def measure(args: argparse.Namespace, folder: Path, say) -> dict:
             sequential = naive(sandbox, contacts[:args.naive_n], 1)
             say(f"naive: {4 * args.naive_n:,} PUTs on 10 threads")
             threaded = naive(sandbox, contacts[:4 * args.naive_n], CONNECTIONS)
-        full, unchanged, one_pct = [], [], []
+        full, unchanged, one_pct, baseline = [], [], [], {"full": [], "one_pct": []}
         for i in range(args.repeat):
+            if args.baseline:
+                say(f"full sync of {n:,} contacts, baseline ({i + 1}/{args.repeat})")
+                sandbox.control("POST", "/reset")
+                theirs = Opus1(folder / f"baseline{i}", sandbox, base, [args.baseline])
+                baseline["full"].append(theirs.sync(base))
             say(f"full sync of {n:,} contacts ({i + 1}/{args.repeat})")
             sandbox.control("POST", "/reset")
             opus1 = Opus1(folder / f"home{i}", sandbox, base)
@@ -274,8 +280,11 @@ def measure(args: argparse.Namespace, folder: Path, say) -> dict:
             say(f"no-change re-sync ({i + 1}/{args.repeat})")
             unchanged.append(opus1.sync(base))
         for i in range(args.repeat):  # alternate, so each run changes the same 1% again
+            if args.baseline:  # the baseline renames, ours renames back
+                say(f"1% changed, baseline ({i + 1}/{args.repeat})")
+                baseline["one_pct"].append(theirs.sync(changed))
             say(f"1% changed ({i + 1}/{args.repeat})")
-            one_pct.append(opus1.sync(changed if i % 2 == 0 else base))
+            one_pct.append(opus1.sync(base if args.baseline or i % 2 else changed))
         if args.large:
             large = large_runs(args, folder, sandbox, say)
     finally:
@@ -289,6 +298,7 @@ def measure(args: argparse.Namespace, folder: Path, say) -> dict:
         rules = rules_only(folder / "rules.jsonl")
     return {"contacts": n, "people": people, "renamed": renamed, "sequential": sequential, "threaded": threaded,
             "full": full, "unchanged": unchanged, "one_pct": one_pct, "load": load, "rules": rules, "large": large,
+            "baseline": baseline if args.baseline else None,
             "lower_bound": lower_bound(n, args.latency_ms, args.per_member_ms),
             "read_floor": read_floor(n, args.latency_ms)}
 
@@ -298,18 +308,26 @@ def large_runs(args: argparse.Namespace, folder: Path, sandbox: SandboxProcess, 
     ``--large-repeat`` times each; the sandbox is reset before each full sync."""
     say(f"generating the export for {args.large:,} contacts")
     base, changed, _, n, renamed, people = exports(folder, args.large, name="large")
-    full, compare = [], []
+    full, compare, baseline = [], [], {"full": [], "compare": []}
     for i in range(args.large_repeat):
+        if args.baseline:
+            say(f"full sync of {n:,} contacts, baseline ({i + 1}/{args.large_repeat})")
+            sandbox.control("POST", "/reset")
+            theirs = Opus1(folder / f"large-baseline{i}", sandbox, base, [args.baseline])
+            baseline["full"].append(theirs.sync(base))
         say(f"full sync of {n:,} contacts ({i + 1}/{args.large_repeat})")
         sandbox.control("POST", "/reset")
         opus1 = Opus1(folder / f"large{i}", sandbox, base)
         full.append(opus1.sync(base))
+        if args.baseline:  # the baseline renames 1%, ours renames them back: both compare every member
+            say(f"full compare of {n:,} contacts, 1% changed, baseline ({i + 1}/{args.large_repeat})")
+            baseline["compare"].append(theirs.sync(changed))
         say(f"full compare of {n:,} contacts, 1% changed ({i + 1}/{args.large_repeat})")
-        compare.append(opus1.sync(changed))
+        compare.append(opus1.sync(base if args.baseline else changed))
     for path in (base, changed):
         path.unlink()
     return {"contacts": n, "people": people, "renamed": renamed, "full": full, "compare": compare,
-            "sandbox_peak_mb": sandbox.peak_mb()}
+            "baseline": baseline if args.baseline else None, "sandbox_peak_mb": sandbox.peak_mb()}
 
 
 def summarise(m: dict, args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
@@ -324,11 +342,23 @@ def summarise(m: dict, args: argparse.Namespace) -> tuple[list[dict], list[dict]
                      "requests": max(r["requests"] for r in runs), "writes": max(r["writes"] for r in runs),
                      "peak_mb": median(runs, "peak_mb"), "ratio": ratio, "note": note})
 
+    compared = []  # (row name, our runs, the baseline's runs)
+
+    def baseline_row(name: str, ours: list[dict], theirs: list[dict] | None, size: int = n) -> None:
+        if not theirs:
+            return
+        compared.append((name, ours, theirs))
+        sync_row(f"{name}, baseline", theirs, f"the --baseline installation, interleaved with ours; ratio = our "
+                 f"wall / its wall; peak ours / its: {median(ours, 'peak_mb') / median(theirs, 'peak_mb'):.2f}",
+                 size, median(ours, "seconds") / median(theirs, "seconds"))
+
+    base = m["baseline"] or {}
     f0, load = m["full"][0], m["load"]
     loading = f", loading it alone takes {load['seconds']:.1f} s" if load else ""
     sync_row("1 full sync", m["full"], f"empty audience; export of {m['people']:,} people{loading}; "
                                        f"created {f0['created']:,}, failed {f0['failed']}; the sandbox saw "
                                        f"{f0['seen']['requests']} requests; {per_1000(m['full'], n):.3f} s per 1,000")
+    baseline_row("1 full sync", m["full"], base.get("full"))
     for key, name in (("sequential", "2a naive, sequential"), ("threaded", "2b naive, 10 threads")):
         r = m[key]
         if r is None:
@@ -347,6 +377,7 @@ def summarise(m: dict, args: argparse.Namespace) -> tuple[list[dict], list[dict]
                                                    f"{m['read_floor']:.2f} s")
     sync_row("4 1% changed", m["one_pct"], f"{m['renamed']:,} contacts renamed: updated {p0['updated']:,}, "
                                            f"failed {p0['failed']}; {per_1000(m['one_pct'], n):.3f} s per 1,000")
+    baseline_row("4 1% changed", m["one_pct"], base.get("one_pct"))
     rows.append({"measure": "5 lower bound", "size": f"{n:,}", "wall_s": lb["seconds"], "cpu": None,
                  "requests": lb["calls"],
                  "writes": lb["calls"] - 1, "peak_mb": None, "ratio": full_s / lb["seconds"],
@@ -365,11 +396,13 @@ def summarise(m: dict, args: argparse.Namespace) -> tuple[list[dict], list[dict]
         sync_row("7 full sync, large", large["full"], f"created {lf['created']:,}, failed {lf['failed']}; "
                  f"{per_1000(large['full'], big):.3f} s per 1,000; ratio = s per 1,000 / row 1's",
                  big, per_1000(large["full"], big) / per_1000(m["full"], n))
+        baseline_row("7 full sync, large", large["full"], (large["baseline"] or {}).get("full"), big)
         sync_row("8 full compare, large", large["compare"], f"1% changed: {large['renamed']:,} renamed, updated "
                  f"{lc['updated']:,}, unchanged {lc['unchanged']:,}, failed {lc['failed']}; "
                  f"{per_1000(large['compare'], big):.3f} s per 1,000; ratio = s per 1,000 / row 4's; the sandbox "
                  f"(its own process, not measured here) peaked at {large['sandbox_peak_mb']:,.0f} MB",
                  big, per_1000(large["compare"], big) / per_1000(m["one_pct"], n))
+        baseline_row("8 full compare, large", large["compare"], (large["baseline"] or {}).get("compare"), big)
     unchanged_s, unchanged_w = median(m["unchanged"], "seconds"), max(r["writes"] for r in m["unchanged"])
     targets = [
         {"target": "full sync within 1.5x of the lower bound", "figure": f"{full_s / lb['seconds']:.2f}x",
@@ -393,6 +426,10 @@ def summarise(m: dict, args: argparse.Namespace) -> tuple[list[dict], list[dict]
                     per_1000(large["compare"], large["contacts"]) / per_1000(m["one_pct"], n))
         targets.append({"target": f"wall time per contact at {large['contacts']:,} no worse than at {n:,} "
                                   "(+10% for noise)", "figure": f"{worst:.2f}x", "pass": worst <= 1.1})
+    for name, ours, theirs in compared:
+        ratio = median(ours, "seconds") / median(theirs, "seconds")
+        targets.append({"target": f"{name}: wall time no worse than the baseline's (+10% for noise)",
+                        "figure": f"{ratio:.2f}x", "pass": ratio <= 1.1})
     return rows, targets
 
 
@@ -440,6 +477,8 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=0,
                         help="also a full sync and a full compare (1%% changed) of this many contacts (0: not run)")
     parser.add_argument("--large-repeat", type=int, default=1, help="runs of each large sync")
+    parser.add_argument("--baseline", help="another installation's opus1-int (e.g. a checkout of main): its full "
+                                           "syncs and 1%% runs are measured too, interleaved with ours")
     parser.add_argument("--quick", action="store_true", help="small sizes, one run each: a smoke test")
     parser.add_argument("--rules-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
