@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 import sqlite_utils
 
@@ -52,9 +54,8 @@ class LastSync:
     counts: dict
 
 
-@dataclass(frozen=True)
-class Synced:
-    """A member this plugin synced earlier."""
+class Synced(NamedTuple):
+    """A member this plugin synced earlier (a named tuple: a sync builds one per member, cheaply)."""
 
     key: str
     email: str
@@ -71,13 +72,15 @@ class Ledger:
         self.business = business
         self.audience_id = audience_id
 
-    def rows(self) -> Iterator[tuple[str, str, str, str, int]]:
-        """Every member synced before, in key order: (key, email, person ids as JSON, managed tags as JSON, left)."""
-        cursor = self.db.conn.execute(
-            f"SELECT key, email, person_ids, managed_tags, left FROM {TABLE} WHERE business = ? AND audience_id = ?"
-            " ORDER BY key", [self.business, self.audience_id])
-        while batch := cursor.fetchmany(2000):
-            yield from batch
+    def file(self) -> str:
+        """The file of the database the ledger lives in (the host's state database)."""
+        return next(row[2] for row in self.db.conn.execute("PRAGMA database_list") if row[1] == "main")
+
+    def rows_query(self, schema: str) -> tuple[str, list[str]]:
+        """The query of every member synced before, in key order, as (key, email, person ids as JSON, managed tags as
+        JSON, left), on the ledger's database attached as ``schema``; and its parameters."""
+        return (f"SELECT key, email, person_ids, managed_tags, left FROM {schema}.{TABLE}"
+                " WHERE business = ? AND audience_id = ? ORDER BY key", [self.business, self.audience_id])
 
     def last_sync(self) -> LastSync | None:
         """The last complete sync, or ``None``."""
@@ -144,4 +147,10 @@ def encode(person_ids: Iterable[str], managed_tags: Iterable[str]) -> tuple[str,
 def decode(row: tuple) -> Synced:
     """A ledger row (``key, email, person_ids, managed_tags, left``, as ``Ledger.rows`` gives them) as ``Synced``."""
     key, email, person_ids, tags, left = row
-    return Synced(key, email, tuple(json.loads(person_ids)), frozenset(json.loads(tags)), bool(left))
+    return Synced(key, email, tuple(json.loads(person_ids)), tag_set(tags), bool(left))
+
+
+@lru_cache(maxsize=4096)
+def tag_set(text: str | None) -> frozenset[str]:
+    """A JSON list of tag names as a set (cached: most members carry one of a few sets); empty for None."""
+    return frozenset(json.loads(text)) if text else frozenset()

@@ -15,9 +15,11 @@ import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from .client import Mailchimp
+from .ledger import tag_set
 
 PAGE = 1000
 FIELDS = [
@@ -29,9 +31,9 @@ MERGE_FIELDS = ("FNAME", "LNAME", "PHONE")
 ALL, ARCHIVED = 0, 1
 
 
-@dataclass(frozen=True)
-class Member:
-    """A member as Mailchimp holds it now (of its merge fields, only those a sync may write)."""
+class Member(NamedTuple):
+    """A member as Mailchimp holds it now (of its merge fields, only those a sync may write); a named tuple, as a
+    sync builds one per member."""
 
     key: str
     email: str
@@ -43,22 +45,33 @@ class Member:
 def member_row(data: dict, source: int) -> tuple:
     """A member object of the API as a row: (key, email, status, FNAME, LNAME, PHONE, tags as JSON, source)."""
     fields = data.get("merge_fields") or {}
-    tags = [t["name"] for t in data.get("tags") or []]
-    return (data["email_address"].strip().lower(), data["email_address"], data["status"],
-            *(_scalar(fields.get(name)) for name in MERGE_FIELDS),
-            json.dumps(tags, ensure_ascii=False) if tags else None, source)
+    email = data["email_address"]
+    return (email.strip().lower(), email, data["status"], _scalar(fields.get("FNAME")), _scalar(fields.get("LNAME")),
+            _scalar(fields.get("PHONE")), _tags_json(tuple(t["name"] for t in data.get("tags") or ())), source)
+
+
+@lru_cache(maxsize=4096)
+def _tags_json(names: tuple[str, ...]) -> str | None:
+    """Tag names as the JSON list stored (cached: most members carry one of a few sets); None for none."""
+    return json.dumps(names, ensure_ascii=False) if names else None
 
 
 def member_from_row(row: tuple) -> Member:
     """A stored row (key, email, status, FNAME, LNAME, PHONE, tags as JSON) as a ``Member``."""
-    key, email, status, *values, tags = row[:7]
-    return Member(key, email, status, {k: v for k, v in zip(MERGE_FIELDS, values) if v is not None},
-                  frozenset(json.loads(tags)) if tags else frozenset())
+    key, email, status, fname, lname, phone, tags = row[:7]
+    fields = {}
+    if fname is not None:
+        fields["FNAME"] = fname
+    if lname is not None:
+        fields["LNAME"] = lname
+    if phone is not None:
+        fields["PHONE"] = phone
+    return Member(key, email, status, fields, tag_set(tags))
 
 
 def _scalar(value: object) -> object:
     """A merge field's value as SQLite stores it (text and numbers as they are, anything else as JSON)."""
-    if value is None or isinstance(value, (str, int, float)):
+    if value is None or type(value) is str or isinstance(value, (int, float)):
         return value
     return json.dumps(value, sort_keys=True)
 

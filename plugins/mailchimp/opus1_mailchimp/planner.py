@@ -76,15 +76,20 @@ class Policy:
 
     def tags_for(self, contact) -> frozenset[str]:
         """The tags this plugin puts on the contact's member."""
-        return self.tags | (program_tags(contact) if self.program_tags else frozenset())
+        return self.tags | program_tags(contact) if self.program_tags else self.tags
 
 
 def desired_fields(contact, policy: Policy) -> dict:
     """The merge fields a contact should have (PHONE only where the audience has it and we know it)."""
-    fields = {"FNAME": contact.first_name or "", "LNAME": contact.last_name or ""}
-    if "PHONE" in policy.merge_tags and contact.phone:
+    tags = policy.merge_tags
+    fields = {}
+    if "FNAME" in tags:
+        fields["FNAME"] = contact.first_name or ""
+    if "LNAME" in tags:
+        fields["LNAME"] = contact.last_name or ""
+    if "PHONE" in tags and contact.phone:
         fields["PHONE"] = contact.phone
-    return {k: v for k, v in fields.items() if k in policy.merge_tags}
+    return fields
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,11 @@ import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 from opus1_integrations.api import ItemOutcome
 
-from .ledger import Synced, decode
+from .ledger import Ledger, Synced, decode, tag_set
 from .members import Member, member_from_row
 from .planner import Action
 from .sender import Sent
@@ -41,7 +42,7 @@ _PLAN_COLUMNS = "seq, key, email, action, reason, fields, tags_add, tags_remove,
 def _connect(path: Path) -> sqlite3.Connection:
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, uri=True)
     for pragma in _PRAGMAS:
         db.execute(f"PRAGMA {pragma}")
     return db
@@ -58,11 +59,7 @@ def _batches(rows: Iterable) -> Iterator[list]:
         yield batch
 
 
-def _tags(text: str | None) -> frozenset[str]:
-    return frozenset(json.loads(text)) if text else frozenset()
-
-
-def _json_tags(tags: frozenset[str]) -> str | None:
+def _jsontag_set(tags: frozenset[str]) -> str | None:
     return json.dumps(sorted(tags), ensure_ascii=False) if tags else None
 
 
@@ -140,15 +137,19 @@ class Scratch:
         """Make the members table (once ``MemberWriter.finish`` made it) readable beside the others."""
         self.db.execute("ATTACH DATABASE ? AS mc", (str(self._members_path),))
 
-    def copy_ledger(self, rows: Iterable[tuple]) -> None:
-        """Keep the ledger's rows (``key, email, person_ids, managed_tags, left``, in key order) as the sync
-        found them, and index them by person."""
-        self.db.execute("BEGIN")
-        for batch in _batches(rows):
-            self.db.executemany("INSERT INTO synced VALUES (?, ?, ?, ?, ?)", batch)
-        self.db.execute("INSERT INTO people SELECT j.value, s.key FROM synced s, json_each(s.person_ids) j")
-        self.db.execute("CREATE INDEX people_pid ON people (pid, key)")
-        self.db.execute("COMMIT")
+    def copy_ledger(self, ledger: Ledger) -> None:
+        """Keep the ledger's rows as the sync found them (read straight from its database file, opened read-only),
+        and index them by person."""
+        query, params = ledger.rows_query("ledger")
+        self.db.execute("ATTACH DATABASE ? AS ledger", (f"file:{quote(ledger.file())}?mode=ro",))
+        try:
+            self.db.execute("BEGIN")
+            self.db.execute(f"INSERT INTO synced {query}", params)
+            self.db.execute("INSERT INTO people SELECT j.value, s.key FROM synced s, json_each(s.person_ids) j")
+            self.db.execute("CREATE INDEX people_pid ON people (pid, key)")
+            self.db.execute("COMMIT")
+        finally:
+            self.db.execute("DETACH DATABASE ledger")
 
     # -- what the planner reads (planner.Known) -----------------------------------------------------------------
 
@@ -228,7 +229,7 @@ class Scratch:
                 self._seq += 1
                 rows.append((self._seq, a.key, a.email, a.action.value, a.reason,
                              json.dumps(a.merge_fields, ensure_ascii=False) if a.merge_fields else None,
-                             _json_tags(a.tags_add), _json_tags(a.tags_remove), a.old_key, *(ledger or (None, None))))
+                             _jsontag_set(a.tags_add), _jsontag_set(a.tags_remove), a.old_key, *(ledger or (None, None))))
             self.db.execute("BEGIN")
             self.db.executemany(f"INSERT INTO plan VALUES ({', '.join('?' * 11)})", rows)
             self.db.execute("COMMIT")
@@ -293,9 +294,9 @@ class Scratch:
 def _action(row: tuple) -> Action:
     _, key, email, action, reason, fields, tags_add, tags_remove, old_key, people, managed = row
     return Action(key=key, email=email, action=ItemOutcome(action), reason=reason,
-                  merge_fields=json.loads(fields) if fields else {}, tags_add=_tags(tags_add),
-                  tags_remove=_tags(tags_remove), old_key=old_key,
-                  person_ids=tuple(json.loads(people)) if people else (), managed_tags=_tags(managed))
+                  merge_fields=json.loads(fields) if fields else {}, tags_add=tag_set(tags_add),
+                  tags_remove=tag_set(tags_remove), old_key=old_key,
+                  person_ids=tuple(json.loads(people)) if people else (), managed_tags=tag_set(managed))
 
 
 class _Walk:
@@ -316,12 +317,13 @@ class _Walk:
     def find(self, key: str | None, skipped: list[tuple[str]] | None) -> tuple | None:
         """The row of ``key`` (None: none); rows with a smaller key are passed over (their keys added to
         ``skipped``, if given). ``key=None`` passes over all the rows left."""
-        while self.row is not None and (key is None or self.row[0] < key):
+        row = self.row
+        while row is not None and (key is None or row[0] < key):
             if skipped is not None:
-                skipped.append((self.row[0],))
+                skipped.append((row[0],))
             self._next()
-        if self.row is not None and self.row[0] == key:
             row = self.row
+        if row is not None and row[0] == key:
             self._next()
             return row
         return None

@@ -166,7 +166,7 @@ def _read_while_loading(mc, audience_id: str, audience, scratch: Scratch, ledger
         members = pool.submit(read)
         fields = pool.submit(merge_tags, mc, audience_id)
         try:
-            scratch.copy_ledger(ledger.rows())
+            scratch.copy_ledger(ledger)
             audience.load()  # an export that is rejected is reported first
         except BaseException:
             stop.set()
