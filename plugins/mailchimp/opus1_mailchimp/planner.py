@@ -29,16 +29,25 @@ class Action:
     """What to do with one member, and why."""
 
     key: str
+    """The member's address, trimmed and lower-cased (the contact's key)."""
     email: str
+    """The address as the contact (or, for a leaver, the ledger) spells it."""
     action: ItemOutcome
     """The outcome this action records once sent (``created``, ``updated``, ...)."""
     reason: str
+    """Why, in words (recorded in the run log, shown by a dry run)."""
     merge_fields: dict = field(default_factory=dict)
+    """The merge fields to send: all of them for a new or moved member, only those that differ for an update."""
     tags_add: frozenset[str] = frozenset()
+    """Tags to add."""
     tags_remove: frozenset[str] = frozenset()
+    """Tags to remove (only ones this plugin added earlier and no longer wants)."""
     old_key: str | None = None
+    """For an email change: the address the member has now."""
     person_ids: tuple[str, ...] = ()
+    """The people behind the member (kept in the ledger to recognise an email change later)."""
     managed_tags: frozenset[str] = frozenset()
+    """The tags this plugin wants on the member (kept in the ledger, so it knows later which tags are its own)."""
 
     def as_row(self) -> dict:
         """The action as one row of a plan file."""

@@ -42,8 +42,8 @@ RULE_MERGES = {"shared_email", "duplicate_person"}
 COUNTED = (ItemOutcome.CREATED, ItemOutcome.UPDATED, ItemOutcome.UNCHANGED, ItemOutcome.LEFT_ALONE,
            ItemOutcome.FAILED, ItemOutcome.ARCHIVED, ItemOutcome.LEAVER_TAGGED, ItemOutcome.LEAVER_KEPT,
            ItemOutcome.EMAIL_CHANGED)
-#: Ledger writes are grouped in transactions of this many members.
-LEDGER_BATCH = 2000
+#: Members per write to the ledger or the scratch database (one transaction each).
+BATCH = 2000
 
 
 def run_sync(context, settings: dict, audience, run, options) -> dict:
@@ -111,7 +111,7 @@ def _creates_while_planning(planned: Iterator[tuple[Action, Synced | None]], scr
             yield a
             continue
         others.append((a, ledger_write(a, before)))
-        if len(others) >= LEDGER_BATCH:
+        if len(others) >= BATCH:
             scratch.add_actions(others)
             others = []
     scratch.add_actions(others)
@@ -235,7 +235,7 @@ def _settle(scratch: Scratch, ledger: Ledger, run, tally: Counter) -> None:
             left.append((key, managed))
         elif action == LEAVER_GONE:
             gone.append(key)
-        if len(remember) + len(left) + len(gone) >= LEDGER_BATCH:
+        if len(remember) + len(left) + len(gone) >= BATCH:
             _write_ledger(ledger, remember, left, gone)
     _write_ledger(ledger, remember, left, gone)
 

@@ -67,7 +67,7 @@ def _peak(cli, tmp_path, info: dict, n: int) -> int:
 
 def test_a_syncs_python_memory_stays_flat_as_the_audience_grows(cli, tmp_path, monkeypatch, sandbox_process):
     for module, name, value in ((members, "PAGE", 200), (sender, "BATCH_SUBSCRIBE_MAX", 100), (scratch, "BATCH", 200),
-                                (sync, "LEDGER_BATCH", 200), (store, "BATCH", 500)):
+                                (sync, "BATCH", 200), (store, "BATCH", 500)):
         monkeypatch.setattr(module, name, value)
     _peak(cli, tmp_path, sandbox_process, 100)  # imports and first-use caches, not counted
     small = _peak(cli, tmp_path, sandbox_process, 1_000)
