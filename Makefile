@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench mutation clean
 
 install: $(VENV)/.installed
 
@@ -22,5 +22,26 @@ test: install
 bench: install
 	$(BIN)/python bench/run.py
 
+# Mutation testing (docs/testing.md): slow, so not part of `make test` or CI. One line per module to mutate:
+# FOLDER:MODULE:TESTS, the folder mutmut runs in (it copies the code there to mutants/), then the module and the
+# tests that must kill its mutants (comma-separated), both relative to that folder.
+comma := ,
+space := $(eval) $(eval)
+RULES_TESTS := $(subst $(space),$(comma),$(strip $(addprefix tests/contacts/,test_rules_table.py test_rules.py \
+	test_consent.py test_examples.py test_properties.py test_readers.py test_cli.py)))
+MUTATE := .:opus1_integrations/contacts/rules.py:$(RULES_TESTS)
+# Hand-made mutants of what mutmut cannot mutate (the SQL of the rules), one script per module.
+MUTANT_SCRIPTS := tests/contacts/rules_sql_mutants.py
+
+mutation: export OPUS1_PROPERTY_EXAMPLES = 30
+mutation: install
+	$(BIN)/python -m pip install --quiet -e ".[test,mutation]"
+	@status=0; for target in $(MUTATE); do \
+		folder=$${target%%:*}; rest=$${target#*:}; \
+		$(BIN)/python tests/mutation.py $$folder $${rest%%:*} $${rest#*:} || status=1; \
+	done; \
+	for script in $(MUTANT_SCRIPTS); do $(BIN)/python $$script || status=1; done; \
+	exit $$status
+
 clean:
-	rm -rf $(VENV) build dist .pytest_cache
+	rm -rf $(VENV) build dist .pytest_cache mutants .hypothesis

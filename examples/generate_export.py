@@ -16,7 +16,10 @@ The mix, per account (about 1.5 people and 2.1 records per account):
 - 3% the spouse of a recent family opens their own account with the family's shared email;
 - account managers: 3% without email, 2% with an invalid email (typos, a non-ASCII local part), 5% written in
   mixed case; 15% of people without phone; 3% of children hold an email (their own, or a parent's);
-- students have 1 or 2 enrolments (program and teacher).
+- students have 1 or 2 enrolments (program and teacher);
+- adults' email consent: 80% granted, 4% denied, 8% "unknown", 8% without the field (also unknown); a granted or
+  denied consent has a ``consent_at`` between 2019 and 2026. Children carry no consent. These draws use a random
+  generator of their own, so the rest of an export is the same as without them.
 
 Emails use common mail domains with a running number, so they never collide by accident. In CSV, 1 account in 20
 has its student rows written a few accounts later (rows of one account are not always adjacent).
@@ -58,8 +61,9 @@ PROGRAMS = {
 }
 CSV_COLUMNS = (
     "account_id", "account_status", "person_id", "role", "first_name", "last_name", "email", "phone",
-    "birth_date", "is_child", "created_at", "updated_at", "programs",
+    "birth_date", "is_child", "created_at", "updated_at", "programs", "email_consent", "consent_at",
 )
+CONSENTS = (("granted", 80), ("denied", 4), ("unknown", 8), (None, 8))
 _EPOCH = datetime(2019, 1, 1, tzinfo=timezone.utc)
 
 
@@ -68,6 +72,7 @@ class _Studio:
 
     def __init__(self, seed: int):
         self.rng = random.Random(seed)
+        self.consent_rng = random.Random(f"consent-{seed}")
         self.people = 0
         self.serial = 1000
         self.recent: deque[dict] = deque(maxlen=500)
@@ -111,7 +116,19 @@ class _Studio:
         email = None if roll < 0.03 else self.email(first, last)
         if email and roll < 0.05:
             email = self.typo(email)
-        return {"person_id": self.person_id(), "first_name": first, "last_name": last, "email": email, "phone": self.phone()}
+        person = {"person_id": self.person_id(), "first_name": first, "last_name": last, "email": email, "phone": self.phone()}
+        return person | self.consent()
+
+    def consent(self) -> dict:
+        """An adult's ``email_consent`` and ``consent_at`` (none at all 8% of the time)."""
+        rng = self.consent_rng
+        consent = rng.choices([c for c, _ in CONSENTS], [w for _, w in CONSENTS])[0]
+        if consent is None:
+            return {}
+        when = None
+        if consent != "unknown":
+            when = (_EPOCH + timedelta(seconds=rng.randint(0, 8 * 365 * 86400))).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {"email_consent": consent, "consent_at": when}
 
     def child(self, last: str, parent_email: str | None) -> dict:
         rng = self.rng
@@ -182,12 +199,14 @@ def csv_rows(account: dict) -> list[list[str]]:
     times = (account["created_at"], account["updated_at"])
     manager = account["account_manager"]
     rows = [[*head, manager["person_id"], "account_manager", manager["first_name"], manager["last_name"],
-             manager.get("email") or "", manager.get("phone") or "", "", "", *times, ""]]
+             manager.get("email") or "", manager.get("phone") or "", "", "", *times, "",
+             manager.get("email_consent") or "", manager.get("consent_at") or ""]]
     for student in account["students"]:
         programs = ";".join(e["program"] for e in student.get("enrollments") or ())
         rows.append([*head, student["person_id"], "student", student["first_name"], student["last_name"],
                      student.get("email") or "", student.get("phone") or "", student.get("birth_date") or "",
-                     "true" if student["is_child"] else "false", *times, programs])
+                     "true" if student["is_child"] else "false", *times, programs,
+                     student.get("email_consent") or "", student.get("consent_at") or ""])
     return rows
 
 

@@ -29,9 +29,16 @@ class UsageError(Opus1Error):
 
 
 class SettingsInvalid(Opus1Error):
-    """Settings or credentials are invalid or were rejected by the service (exit 3)."""
+    """Settings or credentials are invalid or were rejected by the service (exit 3).
+
+    ``fields`` maps a setting's name (or path) to what is wrong with it, when known, for a form to show beside it.
+    """
 
     exit_code = ExitCode.SETTINGS
+
+    def __init__(self, message: str, hint: str | None = None, fields: dict[str, str] | None = None):
+        super().__init__(message, hint)
+        self.fields = dict(fields or {})
 
 
 class PluginBroken(Opus1Error):

@@ -1,7 +1,7 @@
-"""Hook specifications: what an integration plugin can implement.
+"""Hook specifications: what an integration plugin can implement (docs/hooks.md documents each one).
 
-Every hook except ``register_commands`` is called for the one integration named on
-the command line (never broadcast), so a broken plugin cannot break the others.
+Every hook except ``register_commands`` is called for the one integration named on the command line (never
+broadcast), so a broken plugin cannot break the others. The host calls them through ``integration.Integration``.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ def register_commands(cli):
 def settings_schema():
     """Describe the integration's settings.
 
-    :return: a JSON Schema (Draft 2020-12) object; secret fields carry ``"writeOnly": true``
-        and ``"x-secret": true``; the host validates settings against it before any other hook runs.
+    :return: a JSON Schema (Draft 2020-12) object; ``"writeOnly": true`` marks a secret; top-level ``default``
+        values are applied before any hook sees the settings, which the host validates against the schema first.
     :raises: nothing.
     """
 
@@ -47,8 +47,8 @@ def migrations():
 def configure(context, settings):
     """Check new settings against the live service before the host saves them.
 
-    :param context: the ``opus1_integrations.context.Context`` of this business and integration.
-    :param settings: the settings, already valid against ``settings_schema``, secrets resolved.
+    :param context: the ``opus1_integrations.api.Context`` of this business and integration.
+    :param settings: the settings, already valid against ``settings_schema``, secrets resolved, defaults applied.
     :return: the settings to save (the same dict, or a normalised copy).
     :raises SettingsInvalid: the service rejected them (nothing is saved).
     :raises OperationFailed: the service could not be reached.
@@ -60,7 +60,7 @@ def validate(context, settings):
     """Run the live checks of saved settings.
 
     :param context: the ``Context`` of this business and integration.
-    :param settings: the saved settings, valid against ``settings_schema``, secrets resolved.
+    :param settings: the saved settings, valid against ``settings_schema``, secrets resolved, defaults applied.
     :return: a list of ``opus1_integrations.api.Check``, each failing one with a hint.
     :raises OperationFailed: the service could not be reached at all.
     """
@@ -72,14 +72,16 @@ def sync(context, settings, audience, run, options):
 
     :param context: the ``Context`` of this business and integration.
     :param settings: the saved settings, secrets resolved.
-    :param audience: the ``opus1_integrations.contacts.Audience`` built by the host's rules, read on first use
-        (a malformed export raises ``ExportRejected`` then: touch it before sending anything); its
+    :param audience: the ``opus1_integrations.api.Audience`` built by the host's rules, read on first use: call
+        ``audience.load()`` before sending anything (a malformed export raises ``ExportRejected`` there); its
         ``fingerprint`` (the export's SHA-256) is known without reading it.
-    :param run: the ``opus1_integrations.runlog.Run`` to record each item's outcome in.
+    :param run: the ``opus1_integrations.api.Run`` to record each item's ``ItemOutcome`` in (a ``failed`` one
+        with a message); a run with failed items ends ``partial``.
     :param options: ``opus1_integrations.api.SyncOptions`` (dry run, plan file, force).
     :return: a dict of counts for the run summary (created, updated, unchanged, failed, ...).
     :raises SettingsInvalid: credentials were rejected.
-    :raises OperationFailed: the run could not finish; items already recorded are kept.
+    :raises OperationFailed: the run could not finish; items already recorded are kept. The next sync must bring
+        the service in line from whatever a failed or interrupted run left (the host tells people to run again).
     """
 
 
@@ -103,6 +105,7 @@ def lookup(context, settings, keys):
     :param keys: normalised (trimmed, lower-cased) email addresses.
     :return: a dict mapping each key to a dict of plain facts (``status`` first), or ``None`` when absent.
     :raises OperationFailed: the service could not be reached.
+    Optional: without it, ``check`` says the integration cannot look contacts up (exit 2).
     """
 
 
@@ -115,4 +118,5 @@ def verify(context, settings, contacts):
     :param contacts: a sample of ``Contact`` objects the last runs synced.
     :return: a list of dicts ``{"key", "ok", "problems": [str]}``, one per contact.
     :raises OperationFailed: the service could not be reached.
+    Optional: without it, ``verify`` says the integration cannot compare contacts (exit 2).
     """

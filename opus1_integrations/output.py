@@ -1,17 +1,41 @@
-"""Where output goes: data for machines on stdout, everything meant for people on stderr."""
+"""Where output goes: a command's results on stdout; progress, notices and errors on stderr; JSON on stdout.
+
+Text that comes from outside (exports, services, business ids) goes through ``safe`` before it is printed: rich
+markup in it is shown as written and terminal control characters are dropped.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def results() -> Console:
+    """A rich console on stdout for a command's results (tables, reports): what ``| less`` or ``> file`` keeps."""
+    return Console(highlight=False, soft_wrap=True)
+
+
+def messages() -> Console:
+    """A rich console on stderr for progress, notices and errors meant for people."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def people() -> Console:
-    """A rich console on stderr for messages, tables and progress meant for people."""
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    """The console plugins write progress and notices to (``Context.console``): ``messages()``."""
+    return messages()
+
+
+def safe(text: object) -> str:
+    """Outside text, safe to print on one line with rich: control characters (terminal escapes, line breaks)
+    become spaces, markup is escaped."""
+    return escape(_CONTROL.sub(" ", str(text)))
 
 
 def emit_json(data: Any) -> None:

@@ -119,14 +119,23 @@ class Plugins:
 
     def call(self, name: str, hook: str, **kwargs):
         """Call one hook of one integration only; ``None`` when the plugin does not implement it."""
-        record = self.get(name)
-        others = [p.module for n, p in self.loaded.items() if n != name and p.module is not None]
-        caller = self.pm.subset_hook_caller(hook, remove_plugins=others)
-        return caller(**kwargs)
+        self.get(name)
+        return self._caller(name, hook)(**kwargs)
 
-    def implements(self, name: str, hook: str) -> bool:
-        """Whether an integration implements a hook."""
-        return hook in self.get(name).hooks
+    def register_commands(self, cli) -> None:
+        """Let every working plugin add its commands to ``cli``, one at a time: a plugin whose registration raises
+        is marked broken and the others still register."""
+        for name, record in list(self.loaded.items()):
+            if record.error is None:
+                try:
+                    self._caller(name, "register_commands")(cli=cli)
+                except Exception as exc:  # a plugin's command registration can raise anything
+                    record.error = f"register_commands failed: {type(exc).__name__}: {exc}"
+
+    def _caller(self, name: str, hook: str):
+        """The hook's caller restricted to one integration's plugin."""
+        others = [p.module for n, p in self.loaded.items() if n != name and p.module is not None]
+        return self.pm.subset_hook_caller(hook, remove_plugins=others)
 
 
 def _selection() -> set[str] | None:

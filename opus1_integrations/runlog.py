@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-from collections.abc import Callable, Iterator
+import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from pathlib import Path
 
 import sqlite_utils
 
 from .clock import now
-from .locks import business_lock, lock_is_free
+from .locks import lock_is_free
 from .redaction import scrub
+from .state import StateUnusable, unusable
 
 _FLUSH_EVERY = 1000
 
@@ -85,6 +87,8 @@ class Run:
         self._pending: list[tuple] = []
         self.counts: dict = {}
         self.export_fingerprint: str | None = None
+        self.failed_items = 0
+        self.status = RunStatus.RUNNING
 
     def record(
         self,
@@ -101,8 +105,10 @@ class Run:
         ``diagnose`` and ``check`` show with the ``hint``. Raises ``ValueError`` for anything else (a plugin bug).
         """
         outcome = ItemOutcome(outcome)
-        if outcome is ItemOutcome.FAILED and not message:
-            raise ValueError(f"a failed item needs a message saying why ({key!r})")
+        if outcome is ItemOutcome.FAILED:
+            if not message:
+                raise ValueError(f"a failed item needs a message saying why ({key!r})")
+            self.failed_items += 1
         self._pending.append(
             (self.id, key, outcome.value, error_code, scrub(message) if message else message,
              scrub(hint) if hint else hint)
@@ -111,18 +117,25 @@ class Run:
             self.flush()
 
     def flush(self) -> None:
-        """Write buffered item outcomes."""
+        """Write buffered item outcomes (``StateUnusable`` with the path when the database cannot take them)."""
         if self._pending:
-            with self.db.atomic():  # plain rows: insert_all would inspect every value of every row
-                self.db.conn.executemany(
-                    "insert into run_items (run_id, key, outcome, error_code, message, hint) values (?, ?, ?, ?, ?, ?)",
-                    self._pending,
-                )
+            with writing(self.db):
+                with self.db.atomic():  # plain rows: insert_all would inspect every value of every row
+                    self.db.conn.executemany(
+                        "insert into run_items (run_id, key, outcome, error_code, message, hint)"
+                        " values (?, ?, ?, ?, ?, ?)",
+                        self._pending,
+                    )
             self._pending = []
 
     def finish(self, status: RunStatus, counts: dict | None = None, error: str | None = None) -> None:
         """Close the run with its final status and counts; secrets are scrubbed from the error."""
         self.flush()
+        self.status = status
+        with writing(self.db):
+            self._update(status, counts, error)
+
+    def _update(self, status: RunStatus, counts: dict | None, error: str | None) -> None:
         self.db["runs"].update(
             self.id,
             {
@@ -136,50 +149,52 @@ class Run:
 
 
 @contextmanager
-def running(
-    db: sqlite_utils.Database,
-    business: str,
-    integration: str,
-    dry_run: bool,
-    *,
-    wait: bool = False,
-    stop: threading.Event | None = None,
-    check: Callable[[], None] | None = None,
-) -> Iterator[Run]:
-    """Open a run under the business lock; it ends ``ok``, ``failed`` or ``interrupted`` however the block exits.
+def running(db: sqlite_utils.Database, business: str, integration: str, dry_run: bool) -> Iterator[Run]:
+    """Open a run; it ends ``ok`` (``partial`` when items failed), ``failed`` or ``interrupted`` however the block
+    exits. Call it holding the business's lock (``locks.business_lock``); the block sets ``run.counts``."""
+    table = db["runs"]
+    table.insert(
+        {
+            "business": business,
+            "integration": integration,
+            "started_at": now(),
+            "status": RunStatus.RUNNING.value,
+            "dry_run": int(dry_run),
+            "counts": "{}",
+            "pid": os.getpid(),
+        }
+    )
+    run = Run(db, table.last_pk, business, integration, dry_run)
+    try:
+        yield run
+    except KeyboardInterrupt as exc:
+        _finish_despite(exc, run, RunStatus.INTERRUPTED, "interrupted")
+        raise
+    except BaseException as exc:
+        _finish_despite(exc, run, RunStatus.FAILED, getattr(exc, "message", None) or f"{type(exc).__name__}")
+        raise
+    else:
+        run.finish(RunStatus.PARTIAL if run.failed_items else RunStatus.OK, run.counts)
 
-    The block sets ``run.counts`` before returning; runs left ``running`` by a killed process are marked
-    ``interrupted`` first. ``check`` is called once the lock is held and before the run is opened: it raises to
-    skip the run (a scheduled sync re-checks that the business is still due). ``wait`` and ``stop`` are
-    ``business_lock``'s.
-    """
-    with business_lock(business, integration, wait=wait, stop=stop):
-        mark_interrupted(db, business, integration)
-        if check is not None:
-            check()
-        table = db["runs"]
-        table.insert(
-            {
-                "business": business,
-                "integration": integration,
-                "started_at": now(),
-                "status": RunStatus.RUNNING.value,
-                "dry_run": int(dry_run),
-                "counts": "{}",
-                "pid": os.getpid(),
-            }
-        )
-        run = Run(db, table.last_pk, business, integration, dry_run)
-        try:
-            yield run
-        except KeyboardInterrupt:
-            run.finish(RunStatus.INTERRUPTED, run.counts, "interrupted")
-            raise
-        except BaseException as exc:
-            run.finish(RunStatus.FAILED, run.counts, getattr(exc, "message", None) or f"{type(exc).__name__}")
-            raise
-        else:
-            run.finish(RunStatus.OK, run.counts)
+
+def _finish_despite(exc: BaseException, run: Run, status: RunStatus, error: str) -> None:
+    """Record how a run ended after ``exc`` stopped it; when the database cannot take even that (a full disk), keep
+    ``exc`` as the error to report: the next run marks this one ``interrupted``."""
+    try:
+        run.finish(status, run.counts, error)
+    except StateUnusable as db_error:
+        exc.add_note(f"the run log could not record it: {db_error.message}")
+
+
+@contextmanager
+def writing(db: sqlite_utils.Database) -> Iterator[None]:
+    """Turn the SQLite library's refusal to write (a full disk, a read-only file) into ``StateUnusable`` naming
+    the database file."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        path = db.execute("PRAGMA database_list").fetchone()[2]
+        raise unusable(Path(path), exc) from None
 
 
 def mark_interrupted(db: sqlite_utils.Database, business: str, integration: str) -> None:
@@ -210,6 +225,7 @@ def mark_stopped(db: sqlite_utils.Database, pid: int) -> list[int]:
 def list_runs(
     db: sqlite_utils.Database,
     *,
+    run_id: int | None = None,
     business: str | None = None,
     integration: str | None = None,
     status: str | None = None,
@@ -224,12 +240,12 @@ def list_runs(
     for row in db["runs"].rows_where(
         " and ".join(
             clause
-            for clause, value in (("business = :business", business), ("integration = :integration", integration),
-                                  ("started_at >= :since", since))
+            for clause, value in (("id = :run_id", run_id), ("business = :business", business),
+                                  ("integration = :integration", integration), ("started_at >= :since", since))
             if value is not None
         )
         or None,
-        {"business": business, "integration": integration, "since": since},
+        {"run_id": run_id, "business": business, "integration": integration, "since": since},
         order_by="id desc",
     ):
         row = dict(row)
@@ -244,12 +260,19 @@ def list_runs(
     return rows
 
 
-def items(db: sqlite_utils.Database, run_id: int, *, outcome: str | None = None) -> list[dict]:
-    """The item outcomes recorded by one run, optionally of one outcome only."""
+def items(db: sqlite_utils.Database, run_id: int, *, outcome: str | None = None,
+          limit: int | None = None) -> list[dict]:
+    """The item outcomes recorded by one run, in order, optionally of one outcome only and at most ``limit``."""
     where, args = "run_id = ?", [run_id]
     if outcome is not None:
         where, args = where + " and outcome = ?", args + [outcome]
-    return [dict(r) for r in db["run_items"].rows_where(where, args, order_by="rowid")]
+    return [dict(r) for r in db["run_items"].rows_where(where, args, order_by="rowid", limit=limit)]
+
+
+def outcome_counts(db: sqlite_utils.Database, run_id: int) -> dict[str, int]:
+    """How many items of each outcome one run recorded."""
+    return dict(db.execute("select outcome, count(*) from run_items where run_id = ? group by outcome",
+                           [run_id]).fetchall())
 
 
 def last_item(db: sqlite_utils.Database, business: str, integration: str, key: str) -> dict | None:

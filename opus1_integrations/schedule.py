@@ -1,8 +1,8 @@
-"""When a business is due for a sync: its interval, its last successful run, and the clock the caller passes.
+"""When a business is due for a sync: its interval, its last finished run, and the clock the caller passes.
 
-A business is *due* for an integration when it has no successful (``ok``, not dry-run) run yet, or when its last
-successful run finished at least ``interval_hours`` ago. Failed and interrupted runs never count as successful, so
-the next scheduled sync retries or resumes them. Every function takes ``now`` so that tests control the clock.
+A business is *due* for an integration when it has no finished (``ok`` or ``partial``, not dry-run) run yet, or when
+its last finished run ended at least ``interval_hours`` ago. Failed and interrupted runs never count as finished, so
+the next scheduled sync retries or resumes them; a partial run's refused contacts wait for the next due sync. Every function takes ``now`` so that tests control the clock.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class Schedule:
     enabled: bool
     interval_hours: float
     last_ok: datetime | None
-    """When the last successful, non-dry run finished (``None``: never)."""
+    """When the last finished (ok or partial), non-dry run ended (``None``: never)."""
     due_at: datetime | None
     """When the next sync is due (``None``: never synced, so due now)."""
     now: datetime
@@ -57,9 +57,9 @@ class NotDue(Exception):
 
 
 def last_success(db: sqlite_utils.Database, business: str, integration: str) -> datetime | None:
-    """When the business's last successful, non-dry run of the integration finished."""
+    """When the business's last finished (ok or partial), non-dry run of the integration finished."""
     row = db.execute(
-        "select max(finished_at) from runs where business = ? and integration = ? and status = 'ok' "
+        "select max(finished_at) from runs where business = ? and integration = ? and status in ('ok', 'partial') "
         "and dry_run = 0 and finished_at is not null",
         [business, integration],
     ).fetchone()
@@ -69,7 +69,8 @@ def last_success(db: sqlite_utils.Database, business: str, integration: str) -> 
 def status(db: sqlite_utils.Database, business: str, integration: str, now: datetime) -> Schedule | None:
     """The business's schedule for the integration as of ``now``; ``None`` when it is not configured."""
     row = db.execute(
-        "select enabled, interval_hours from integrations where business = ? and integration = ?",
+        "select enabled and contacts_path is not null, interval_hours from integrations"
+        " where business = ? and integration = ?",
         [business, integration],
     ).fetchone()
     if row is None:
@@ -81,14 +82,14 @@ def status(db: sqlite_utils.Database, business: str, integration: str, now: date
 
 
 def configured(db: sqlite_utils.Database, integration: str | None = None, *, enabled_only: bool = True) -> list[tuple[str, str]]:
-    """The (business, integration) pairs configured (and enabled, by default), sorted."""
+    """The (business, integration) pairs configured (and enabled, by default: enabled with an export set), sorted."""
     where = ["1 = 1"]
     args: list = []
     if integration is not None:
         where.append("integration = ?")
         args.append(integration)
     if enabled_only:
-        where.append("enabled = 1")
+        where.append("enabled = 1 and contacts_path is not null")
     rows = db.execute(
         f"select business, integration from integrations where {' and '.join(where)} order by integration, business",
         args,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import sqlite_utils
@@ -19,41 +20,60 @@ ENV_REF = "$env"
 
 
 def secret_fields(schema: dict) -> set[str]:
-    """Names of the top-level properties the schema marks as secret (``writeOnly``)."""
-    return {
-        name
-        for name, prop in schema.get("properties", {}).items()
-        if prop.get("writeOnly") or prop.get("x-secret")
-    }
+    """Names of the top-level properties the schema marks as secret: ``"writeOnly": true`` alone marks one."""
+    return {name for name, prop in schema.get("properties", {}).items() if prop.get("writeOnly")}
 
 
-def check_settings(schema: dict, settings: dict) -> None:
-    """Validate settings against a plugin schema; raise ``SettingsInvalid`` listing every error by field path.
+def with_defaults(schema: dict, settings: dict) -> dict:
+    """The settings with the schema's top-level ``default`` values filled in where a setting is absent."""
+    defaults = {k: p["default"] for k, p in schema.get("properties", {}).items() if "default" in p}
+    return {**defaults, **settings}
 
-    jsonschema's messages quote the rejected value, so for a secret field only the kind of error is shown.
-    """
+
+@lru_cache(maxsize=64)
+def _validator(schema_text: str) -> Draft202012Validator:
+    """A checked validator per schema, built once per process (a plugin's schema does not change while it runs)."""
+    schema = json.loads(schema_text)
     Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def check_settings(schema: dict, settings: dict, *, fix: str = "opus1-int configure INTEGRATION") -> None:
+    """Validate settings against a plugin schema; raise ``SettingsInvalid`` naming every wrong setting in words
+    (its ``fields`` map each setting's path to its problem, for a form to show beside the field).
+
+    A wrong value is explained with the schema's own words (``x-format-hint``, else ``description``), never with a
+    regular expression; a secret's value is never quoted. ``fix`` is the command the hint tells people to run.
+    """
+    validator = _validator(json.dumps(schema, sort_keys=True))
     secrets = secret_fields(schema)
-    hidden = [v for k, v in settings.items() if k in secrets and isinstance(v, str) and v]
-    problems = []
-    for error in sorted(Draft202012Validator(schema).iter_errors(settings), key=lambda e: list(e.absolute_path)):
-        path = "/" + "/".join(str(p) for p in error.absolute_path)
-        field = str(error.absolute_path[0]) if error.absolute_path else None
-        if error.validator == "required":
-            missing = error.message.split("'")[1] if "'" in error.message else error.message
-            problems.append(f"{path.rstrip('/')}/{missing}: is required")
-        elif field in secrets:
-            fmt = schema["properties"][field].get("x-format-hint")
-            problems.append(f"{path}: is not valid ({error.validator})" + (f"; expected {fmt}" if fmt else ""))
-        elif any(value in error.message for value in hidden):  # e.g. a root-level error quoting every setting
-            problems.append(f"{path}: is not valid ({error.validator})")
-        else:
-            problems.append(f"{path}: {error.message}")
-    if problems:
-        raise SettingsInvalid(
-            "settings are invalid: " + "; ".join(problems),
-            hint="fix the fields named above with `opus1-int configure INTEGRATION`",
-        )
+    fields: dict[str, str] = {}
+    for error in sorted(validator.iter_errors(settings), key=lambda e: list(e.absolute_path)):
+        path, problem = _in_words(error, schema, secrets)
+        fields.setdefault(path, problem)
+    if fields:
+        raise SettingsInvalid("settings are invalid: " + "; ".join(f"{p}: {m}" for p, m in fields.items()),
+                              hint=f"fix the settings named above with `{fix}`", fields=fields)
+
+
+def _in_words(error, schema: dict, secrets: set[str]) -> tuple[str, str]:
+    """One validation error as (the setting's path, what is wrong with it in words)."""
+    where = [str(p) for p in error.absolute_path]
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return ".".join(where + [missing]), "is required"
+    if error.validator == "additionalProperties" and not where and isinstance(error.instance, dict):
+        unknown = sorted(k for k in error.instance if k not in schema.get("properties", {}))
+        return ", ".join(unknown), "is not a setting of this integration"
+    if not where:
+        return "settings", f"are not valid together (the schema's `{error.validator}` rule)"
+    prop = schema.get("properties", {}).get(where[0], {}) if len(where) == 1 else {}
+    expected = prop.get("x-format-hint") or prop.get("description")
+    if "enum" in prop:
+        return where[0], "must be one of: " + ", ".join(map(str, prop["enum"]))
+    if where[0] in secrets or error.validator in ("pattern", "anyOf", "oneOf", "format", "not"):
+        return ".".join(where), "is not valid" + (f": expected {expected}" if expected else "")
+    return ".".join(where), error.message
 
 
 def resolve_secrets(schema: dict, settings: dict) -> dict:

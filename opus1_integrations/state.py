@@ -1,9 +1,16 @@
-"""The state database: one SQLite file under ``OPUS1_INT_HOME``, readable by its owner only."""
+"""The state database: one SQLite file under ``OPUS1_INT_HOME``, readable by its owner only.
+
+The file is checked before it is used: an existing file that is empty or not SQLite, or a home that held a database
+which is now missing, is refused with the path and how to restore it, never silently recreated (a cron job would
+otherwise go on syncing nobody). A new home is created on first use only, and says so once (a log warning).
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,11 +19,22 @@ from pathlib import Path
 import platformdirs
 import sqlite_utils
 
+from .errors import OperationFailed
+
 HOME_ENV = "OPUS1_INT_HOME"
 DB_NAME = "opus1-integrations.db"
+#: Written next to the database once it is initialised: a home with this file and no database lost its database.
+MARKER = "opus1-integrations.home"
+RESTORE_HINT = ("restore the file from your backup (docs/operations.md, Backups); or, to start afresh, move it away "
+                "and configure every business again; or point OPUS1_INT_HOME at the right folder")
+log = logging.getLogger("opus1_integrations")
 
 DEFAULT_INTERVAL_HOURS = 24.0
 BUSY_TIMEOUT = 30.0  # seconds a connection waits for another one's write lock
+
+
+class StateUnusable(OperationFailed):
+    """The state folder or database cannot be used as it is (exit 1); the message names the path."""
 
 
 class Database(sqlite_utils.Database):
@@ -27,6 +45,9 @@ class Database(sqlite_utils.Database):
     at once with "database is locked" when another connection wrote meanwhile. Taking the lock at ``BEGIN`` waits
     for ``busy_timeout`` instead.
     """
+
+    created_now = False
+    """Whether this process created the state database (the home's first use)."""
 
     @contextmanager
     def atomic(self) -> Iterator["Database"]:
@@ -146,16 +167,89 @@ def _use_wal(db: sqlite_utils.Database) -> None:
 
 
 def open_db(path: Path | None = None) -> sqlite_utils.Database:
-    """Open (creating with mode 0600 if needed) the state database and apply the host's migrations."""
+    """Open the state database, checked (``StateUnusable`` says what is wrong with which file), created with mode
+    0600 in a 0700 folder on first use, looser permissions tightened, the host's migrations applied."""
     path = path or home() / DB_NAME
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _prepare_folder(path.parent)
+    first_use = _check_file(path)
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    db = Database(path)
-    db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
-    _use_wal(db)
-    # In WAL mode NORMAL never corrupts the database; a power cut may undo the last commits, which the next run
-    # redoes (it compares with Mailchimp, not with the ledger alone). FULL would fsync each of the many small commits.
-    db.execute("PRAGMA synchronous=NORMAL")
-    apply_migrations(db, migrations)
+    try:
+        db = Database(path)
+        db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+        _use_wal(db)
+        # In WAL mode NORMAL never corrupts the database; a power cut may undo the last commits, which the next run
+        # redoes (it compares with Mailchimp, not with the ledger alone). FULL would fsync each small commit.
+        db.execute("PRAGMA synchronous=NORMAL")
+        apply_migrations(db, migrations)
+    except sqlite3.DatabaseError as exc:
+        raise unusable(path, exc) from None
+    for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm"):
+        _tighten(path.parent / name, 0o600)
+    if first_use:
+        (path.parent / MARKER).touch(mode=0o600)
+    db.created_now = first_use
     return db
+
+
+def unusable(path: Path, exc: sqlite3.Error) -> StateUnusable:
+    """The error to show for a database the SQLite library refused: which file, what is wrong, what to do."""
+    text = str(exc)
+    if "not a database" in text:
+        return StateUnusable(f"the state database {path} is not a SQLite database", hint=RESTORE_HINT)
+    if "full" in text:
+        return StateUnusable(f"no space left for the state database {path}",
+                             hint="free space on that disk; the next run redoes what this one did not record")
+    if "readonly" in text or "unable to open" in text:
+        return StateUnusable(f"cannot write to the state database {path} ({text})",
+                             hint="check the owner and permissions of the file and its folder, and that the disk is "
+                                  "not mounted read-only")
+    return StateUnusable(f"the state database {path} cannot be used: {text}", hint=RESTORE_HINT)
+
+
+def _prepare_folder(folder: Path) -> bool:
+    """Create the state folder (0700) on first use, tighten looser permissions, check it can be written; returns
+    whether it was created now."""
+    created = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise StateUnusable(f"cannot create the state folder {folder}: {exc.strerror}",
+                            hint="create it, or set OPUS1_INT_HOME to a folder this user can write") from None
+    _tighten(folder, 0o700)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise StateUnusable(f"cannot write to the state folder {folder}",
+                            hint="check its owner and permissions, and that the disk is not mounted read-only; or "
+                                 "set OPUS1_INT_HOME to another folder")
+    if created:
+        log.warning("created a new state folder %s (first use; set %s to use another)", folder, HOME_ENV)
+    return created
+
+
+def _check_file(path: Path) -> bool:
+    """Refuse a database file that is empty once the home was initialised, or that is missing from a home that had
+    one; returns whether this is the home's first use (the database is new). (A file that is not SQLite is refused
+    when SQLite opens it: this never opens the file itself, as closing a descriptor of it would drop the POSIX locks
+    of the process's SQLite connections to it.)"""
+    initialised = (path.parent / MARKER).exists() or (path.parent / "locks").is_dir()
+    size = path.stat().st_size if path.exists() else None
+    if size:
+        return not (path.parent / MARKER).exists()
+    if initialised:
+        what = "is missing" if size is None else "is empty"
+        raise StateUnusable(f"the state database {path} {what}, but this folder held one before", hint=RESTORE_HINT)
+    return True
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """Take group and other permissions away from an existing file or folder (``StateUnusable`` when it cannot)."""
+    try:
+        current = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return
+    if current & 0o077:
+        try:
+            path.chmod(current & mode)
+        except OSError as exc:
+            raise StateUnusable(f"{path} can be read by other users (mode {current:o}) and cannot be changed: "
+                                f"{exc.strerror}", hint=f"run `chmod {mode:o} {path}` as its owner") from None

@@ -45,8 +45,9 @@ class Result:
 
 @pytest.fixture
 def opus1_home(tmp_path, monkeypatch) -> Path:
-    """An empty ``OPUS1_INT_HOME`` for the test; no plugin selection or debug flag inherited."""
+    """An empty ``OPUS1_INT_HOME`` folder for the test; no plugin selection or debug flag inherited."""
     home = tmp_path / "opus1-home"
+    home.mkdir()
     monkeypatch.setenv(HOME_ENV, str(home))
     monkeypatch.delenv("OPUS1_INT_LOAD_PLUGINS", raising=False)
     monkeypatch.delenv("OPUS1_INT_DEBUG", raising=False)

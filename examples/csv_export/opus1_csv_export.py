@@ -11,7 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from opus1_integrations.api import Check, Finding, OperationFailed, SettingsInvalid, hookimpl
+from opus1_integrations.api import Check, Finding, ItemOutcome, OperationFailed, SettingsInvalid, hookimpl
 
 FIELDS = ["email", "first_name", "last_name", "phone", "account_ids"]
 
@@ -45,7 +45,8 @@ def validate(context, settings):
     """Check that the file's folder is writable."""
     folder = Path(settings["path"]).parent
     ok = folder.is_dir() and os.access(folder, os.W_OK)
-    return [Check("folder", ok, f"{folder} is {'writable' if ok else 'not writable'}", None if ok else "create it")]
+    return [Check(name="folder", ok=ok, message=f"{folder} is {'writable' if ok else 'not writable'}",
+                  hint=None if ok else f"create {folder}, or choose another --path")]
 
 
 @hookimpl
@@ -54,7 +55,7 @@ def sync(context, settings, audience, run, options):
     path = Path(settings["path"])
     before = _read(path)
     rows = {}
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "removed": 0}
+    counts = {ItemOutcome.CREATED: 0, ItemOutcome.UPDATED: 0, ItemOutcome.UNCHANGED: 0, ItemOutcome.REMOVED: 0}
     for contact in audience.contacts():
         row = {
             "email": contact.email,
@@ -64,22 +65,26 @@ def sync(context, settings, audience, run, options):
             "account_ids": ";".join(contact.account_ids),
         }
         rows[contact.key] = row
-        outcome = "created" if contact.key not in before else ("unchanged" if before[contact.key] == row else "updated")
+        if contact.key not in before:
+            outcome = ItemOutcome.CREATED
+        else:
+            outcome = ItemOutcome.UNCHANGED if before[contact.key] == row else ItemOutcome.UPDATED
         counts[outcome] += 1
         run.record(contact.key, outcome)
     for key in before.keys() - rows.keys():
-        counts["removed"] += 1
-        run.record(key, "removed")
+        counts[ItemOutcome.REMOVED] += 1
+        run.record(key, ItemOutcome.REMOVED)
     if not options.dry_run:
         _write(path, rows.values())
-    return counts
+    return {outcome.value: n for outcome, n in counts.items()}
 
 
 @hookimpl
 def diagnose(context, settings):
     """A missing file is worth knowing about before the first sync."""
     if not Path(settings["path"]).exists():
-        return [Finding("warning", "no_file", f"{settings['path']} does not exist yet", "run a sync")]
+        return [Finding(severity="warning", code="no_file", message=f"{settings['path']} does not exist yet",
+                        hint="run `opus1-int sync csv` to write it")]
     return []
 
 

@@ -34,7 +34,7 @@ def check(
     file: Annotated[Path, typer.Argument(help="The accounts export: .jsonl/.ndjson, .json or .csv.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document on stdout instead of tables.")] = False,
 ) -> None:
-    """Count accounts, people and contacts, and list the records to fix in opus1."""
+    """Count accounts, people and contacts (and the contacts' email consent), and list the records to fix in opus1."""
     with load_audience(file) as audience:
         issues = list(audience.quality())
         if as_json:
@@ -51,6 +51,8 @@ def _print_report(file: Path, counts: dict, issues: list) -> None:
     summary.add_row("accounts", f"{counts['accounts']:,}")
     summary.add_row("people", f"{counts['people']:,}")
     summary.add_row("eligible contacts", f"{counts['contacts']:,}")
+    for consent, n in counts["consent"].items():
+        summary.add_row(f"  email consent: {consent}", f"{n:,}", style="dim")
     for reason, n in counts["skipped"].items():
         summary.add_row(f"  skipped: {reason}", f"{n:,}", style="dim")
     for note, n in counts["notes"].items():

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 from .model import Decision
+from .store import CONSENT_RANKS
 
 #: The columns ``decision`` reads, from ``decisions d`` joined with its manager ``m`` and contact ``c``.
 DECISION_SELECT = """
 SELECT d.person_id, d.accounts, d.role, d.first_name, d.last_name, d.email, d.is_child, d.reason, d.contact_key,
-    d.email_problem, d.records, d.conflict, d.live, m.first_name, m.last_name, m.reason, c.first_name, c.last_name
+    d.email_problem, d.records, d.conflict, d.live, m.first_name, m.last_name, m.reason, c.first_name, c.last_name,
+    d.consent, d.consent_at
 FROM decisions d
     LEFT JOIN decisions m ON m.person_id = d.via
     LEFT JOIN contacts c ON c.key = d.contact_key
@@ -31,7 +33,7 @@ def full_name(first: str | None, last: str | None, fallback: str = "") -> str:
 def decision(row: tuple) -> Decision:
     """Build a ``Decision`` from a row of ``DECISION_SELECT``."""
     (person_id, accounts, role, first, last, email, is_child, reason, key, email_problem, records, conflict, live,
-     manager_first, manager_last, manager_reason, contact_first, contact_last) = row
+     manager_first, manager_last, manager_reason, contact_first, contact_last, consent, consent_at) = row
     account_ids = tuple(sorted(set(json.loads(accounts))))
     name = full_name(first, last, person_id)
     notes = []
@@ -64,5 +66,5 @@ def decision(row: tuple) -> Decision:
     return Decision(
         person_id=person_id, account_ids=account_ids, role="account_manager" if role == 0 else "student",
         first_name=first, last_name=last, email=email, is_child=bool(is_child), reason=reason, detail=detail,
-        contact_key=key, notes=tuple(notes),
+        contact_key=key, notes=tuple(notes), email_consent=CONSENT_RANKS[consent], consent_at=consent_at,
     )

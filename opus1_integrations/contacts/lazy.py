@@ -31,6 +31,11 @@ class LazyAudience:
             self._fingerprint = digest.hexdigest()
         return self._fingerprint
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the export was read (a run that found nothing changed may never read it)."""
+        return self._audience is not None
+
     def load(self) -> Audience:
         """The loaded audience (read, validated and built on the first call)."""
         if self._audience is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 #: Why each person is or is not a contact; every person gets exactly one of these.
 REASONS: dict[str, str] = {
@@ -14,11 +14,14 @@ REASONS: dict[str, str] = {
     "invalid_email": "Not synced: the email address is not valid (or Mailchimp cannot take it).",
 }
 
+#: A person's answer to "may we email you news and updates?" (``email_consent`` in the export; absent: unknown).
+CONSENTS: tuple[str, ...] = ("granted", "denied", "unknown")
+
 #: Extra facts about a person, counted in ``Audience.counts["notes"]``; a person may have several.
 NOTES: dict[str, str] = {
     "child_has_email": "A child's record holds an email; it is not used.",
     "duplicate_person": "Listed more than once (e.g. as account manager and as student, or on several accounts); counted once.",
-    "conflicting_records": "The person's records disagree on email, name or child flag; the record shown was used.",
+    "conflicting_records": "The person's records disagree on email, name, child flag or consent; the record shown was used.",
     "not_reached": "A child whose account manager is not a contact, so the family is not reached.",
 }
 
@@ -36,6 +39,14 @@ class Contact:
     account_status: str
     programs: tuple[str, ...]
     teachers: tuple[str, ...]
+    #: The consent of the address, merged over its people: ``denied`` if anyone denied, else ``granted`` if anyone
+    #: granted, else ``unknown``; ``consent_at`` is the time (RFC 3339, as in the export) of the consent that decided.
+    email_consent: str = "unknown"
+    consent_at: str | None = None
+
+    def to_dict(self) -> dict:
+        """The contact as plain JSON-ready data: field name to value, the tuples as lists."""
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +64,9 @@ class Decision:
     detail: str
     contact_key: str | None
     notes: tuple[str, ...]
+    #: The person's own consent (merged over their own records by the same rule as a contact's) and its time.
+    email_consent: str = "unknown"
+    consent_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,7 +65,7 @@ def quality_issues(db: sqlite3.Connection) -> Iterator[QualityIssue]:
         name, account_ids = full_name(first, last, person_id), _ids(accounts)
         yield QualityIssue(
             "conflicting_records", email, account_ids, (person_id,),
-            f"{name} ({person_id}) has different names, emails or child flags on {', '.join(account_ids)}; "
+            f"{name} ({person_id}) has different names, emails, child flags or consents on {', '.join(account_ids)}; "
             f"the record on {chosen} was used.",
             f"Make {name}'s records agree in opus1.",
         )

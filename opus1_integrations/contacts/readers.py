@@ -4,7 +4,8 @@ A record is one person on one account, as a tuple in the column order of ``store
 hold more than one account (JSON) or one row (CSV) at a time; malformed input goes to the ``ProblemLog``. In JSON, an
 account manager who is also listed as a student of the same account becomes one record (``listed`` 2) when the two
 listings agree; otherwise (and in CSV, where the rows may be far apart) the rules merge the records. Email
-addresses are checked (``emails``) as they are read.
+addresses are checked (``emails``) as they are read. (Over 300 lines: the three formats stay together because
+they build the same records and must agree, which test_properties checks for CSV against JSON Lines.)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import codecs
 import csv
 import json
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from json.encoder import encode_basestring
@@ -21,13 +23,17 @@ from typing import BinaryIO
 from opus1_integrations.errors import ExportRejected
 
 from .emails import EmailChecker
-from .validation import ProblemLog, check_account, check_csv_row, timestamp
+from .store import CONSENT_RANKS
+from .validation import NESTED_TOO_DEEPLY, ProblemLog, check_account, check_csv_row, timestamp
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
 CSV_COLUMNS = (
     "account_id", "account_status", "person_id", "role", "first_name", "last_name", "email", "phone",
     "birth_date", "is_child", "created_at", "updated_at", "programs",
 )
+#: Columns a CSV export may leave out: the consent (an export without it has every consent unknown).
+CSV_OPTIONAL_COLUMNS = ("email_consent", "consent_at")
+_CONSENT_RANK = {consent: rank for rank, consent in enumerate(CONSENT_RANKS)}
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 _CHUNK = 1 << 20
@@ -93,19 +99,25 @@ def _json_list(values: set[str]) -> str | None:
     return f"[{','.join(map(encode_basestring, sorted(values)))}]" if values else None
 
 
-def _person(person: dict) -> tuple[str, str, str, str | None, str | None]:
-    """The person_id, names, email and phone of a JSON person, trimmed."""
+def _consent(person: dict) -> tuple[int, str | None]:
+    """The rank of a (schema-valid) person's ``email_consent`` in ``CONSENT_RANKS`` and its ``consent_at``."""
+    return _CONSENT_RANK[person.get("email_consent") or "unknown"], person.get("consent_at")
+
+
+def _person(person: dict) -> tuple:
+    """The person_id, names, email, phone and consent (``_consent``) of a JSON person, text trimmed."""
     return (person["person_id"], person["first_name"].strip(), person["last_name"].strip(),
-            _text(person.get("email")), _text(person.get("phone")))
+            _text(person.get("email")), _text(person.get("phone")), _consent(person))
 
 
 def _same_adult(student: tuple, manager: tuple) -> bool:
     """An adult student (``_person``) who repeats the account manager with nothing that disagrees."""
-    person_id, first, last, email, phone = student
+    person_id, first, last, email, phone, consent = student
     return (
         (person_id, first, last) == manager[:3]
         and (not email or not manager[3] or email.lower() == manager[3].lower())
         and (not phone or not manager[4] or phone == manager[4])
+        and (consent == (0, None) or manager[5] == (0, None) or consent == manager[5])
     )
 
 
@@ -140,7 +152,8 @@ def _account_records(items: Iterable[tuple[int, object]], problems: ProblemLog, 
             elif not repeated and _same_adult(person, manager):
                 # The account manager who also studies: one record, as ``store.RECORD_COLUMNS`` describes.
                 listed = 2
-                manager = (*manager[:3], manager[3] or person[3], manager[4] or person[4])
+                consent = person[5] if manager[5] == (0, None) else manager[5]
+                manager = (*manager[:3], manager[3] or person[3], manager[4] or person[4], consent)
                 if own_programs:  # an adult's teachers count only with a program
                     programs |= own_programs
                     teachers |= own_teachers
@@ -155,8 +168,9 @@ def _account_records(items: Iterable[tuple[int, object]], problems: ProblemLog, 
 def _record(head: tuple, role: int, person: tuple, is_child: int, programs: str | None, teachers: str | None,
             listed: int, checker: EmailChecker) -> tuple:
     """A record (``store.RECORD_COLUMNS``) of a ``_person`` on the account of ``head``."""
-    person_id, first, last, email, phone = person
-    return (*head, role, person_id, first, last, *_address(email, checker), phone, is_child, programs, teachers, listed)
+    person_id, first, last, email, phone, (consent, consent_at) = person
+    return (*head, role, person_id, first, last, *_address(email, checker), phone, is_child, programs, teachers, listed,
+            consent, consent_at, timestamp(consent_at) if consent_at else None)
 
 
 def _lines(file: Iterable[bytes], problems: ProblemLog, first: bool = True) -> Iterator[str]:
@@ -171,15 +185,28 @@ def _lines(file: Iterable[bytes], problems: ProblemLog, first: bool = True) -> I
             yield raw.decode("utf-8", "replace")
 
 
+def _unreadable(error: RecursionError | ValueError) -> str:
+    """Why valid JSON syntax could not be read: Python's limits, which a real export never reaches."""
+    if isinstance(error, RecursionError):
+        return NESTED_TOO_DEEPLY
+    if "integer string conversion" in str(error):
+        return f"a number has more than {sys.get_int_max_str_digits():,} digits"
+    return f"unreadable JSON: {error}"
+
+
 def _jsonl_items(file: Iterable[bytes], problems: ProblemLog, first: bool) -> Iterator[tuple[int, object]]:
     for number, text in enumerate(_lines(file, problems, first), 1):
         if not text.strip():
             continue
         try:
-            yield number, json.loads(text)
+            item = json.loads(text)
         except json.JSONDecodeError as error:
             column = min(error.pos, len(text.rstrip("\r\n"))) + 1
             problems.add(number, "", f"invalid JSON: {error.msg} (column {column})")
+        except (RecursionError, ValueError) as error:
+            problems.add(number, "", _unreadable(error))
+        else:
+            yield number, item
 
 
 class _Stop(Exception):
@@ -258,6 +285,8 @@ class _JsonArray:
                 if cut and len(self.text) - self.pos < _LARGEST_ACCOUNT and self._more():
                     continue
                 raise self._fail(error.pos, f"invalid JSON: {error.msg}") from error
+            except (RecursionError, ValueError) as error:
+                raise self._fail(self.pos, _unreadable(error)) from error
             if end == len(self.text) and self._more():
                 continue
             self._advance(end)
@@ -272,7 +301,8 @@ def _csv_records(file: BinaryIO, problems: ProblemLog, checker: EmailChecker) ->
     if missing:
         problems.add(1, "", f"the header misses the column(s) {', '.join(missing)}", row=1)
         return
-    index = [names.index(column) for column in CSV_COLUMNS]
+    columns = CSV_COLUMNS + tuple(column for column in CSV_OPTIONAL_COLUMNS if column in names)
+    index = [names.index(column) for column in columns]
     start, row = reader.line_num + 1, 1
     try:
         for fields in reader:
@@ -282,7 +312,7 @@ def _csv_records(file: BinaryIO, problems: ProblemLog, checker: EmailChecker) ->
             if len(fields) != len(names):
                 problems.add(line, "", f"expected {len(names)} fields, found {len(fields)}", row=row)
                 continue
-            record = _csv_record(dict(zip(CSV_COLUMNS, (fields[i].strip() for i in index))), line, row, problems, checker)
+            record = _csv_record(dict(zip(columns, (fields[i].strip() for i in index))), line, row, problems, checker)
             if record:
                 yield record
     except csv.Error as error:
@@ -306,7 +336,8 @@ def _csv_record(values: dict[str, str], line: int, row: int, problems: ProblemLo
         head = {key: values[column] for key, column in
                 (("account_id", "account_id"), ("status", "account_status"), ("created_at", "created_at"), ("updated_at", "updated_at"))}
         person = {key: values[key] for key in ("person_id", "first_name", "last_name")}
-        person |= {"email": values["email"] or None, "phone": values["phone"] or None}
+        person |= {"email": values["email"] or None, "phone": values["phone"] or None,
+                   "email_consent": values.get("email_consent", "").lower() or None, "consent_at": values.get("consent_at") or None}
         if role == "student":
             person |= {"is_child": is_child, "birth_date": values["birth_date"] or None, "enrollments": [{"program": p} for p in programs]}
         errors = [(_csv_column(path), message) for path, message in check_csv_row(head, person, role)]
@@ -314,10 +345,12 @@ def _csv_record(values: dict[str, str], line: int, row: int, problems: ProblemLo
         problems.add(line, column, message, row=row)
     if errors:
         return None
+    consent, consent_at = _consent(person)
     return (
         line, row, values["account_id"], values["account_status"], timestamp(values["updated_at"]),
         0 if role == "account_manager" else 1, values["person_id"], values["first_name"], values["last_name"],
         *_address(values["email"] or None, checker), values["phone"] or None, int(bool(is_child)), _json_list(set(programs)), None, 1,
+        consent, consent_at, timestamp(consent_at) if consent_at else None,
     )
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import tempfile
 from collections.abc import Iterable
 from itertools import islice
 from pathlib import Path
 
 from opus1_integrations.errors import ExportRejected
+
+from .tempfiles import TempFile
 
 #: One person on one account; ``role`` is 0 for the account manager and 1 for a student, ``updated_at`` in
 #: seconds since the epoch, ``email`` trimmed (``email_key`` also lower-cased, ``email_problem`` email-validator's
@@ -17,10 +17,15 @@ from opus1_integrations.errors import ExportRejected
 #: ``programs``/``teachers`` (JSON arrays) are those the record brings to its person's contact: an adult's own
 #: enrolments (teachers only with a program) and, on the account manager's record, the enrolments of the account's
 #: children. The JSON readers put them there; CSV children's rows hold their own until the rules move them.
+#: ``consent`` is the rank of the person's ``email_consent`` in ``CONSENT_RANKS``, ``consent_at`` its time as
+#: written and ``consent_time`` the same in seconds since the epoch (or NULL).
 RECORD_COLUMNS = (
     "line", "row", "account_id", "status", "updated_at", "role", "person_id", "first_name", "last_name",
     "email", "email_key", "email_problem", "phone", "is_child", "programs", "teachers", "listed",
+    "consent", "consent_at", "consent_time",
 )
+#: The consents by rank: the highest rank among the people behind an address decides (a denial always wins).
+CONSENT_RANKS = ("unknown", "granted", "denied")
 BATCH = 10_000
 CACHE_KIB = 32 * 1024
 #: The rules pack a record number into a sort key (see ``rules.PREFERENCE``), which bounds an export's size.
@@ -28,16 +33,15 @@ MAX_RECORDS = 2**27
 
 
 class Store:
-    """A SQLite database for one export: in a temporary file that ``close`` removes, or at a path of the caller's."""
+    """A SQLite database for one export: in a temporary file that ``close`` removes, at a path of the caller's, or
+    (``in_memory``, for a small export) in memory, where creating and removing a file would cost more than it saves."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        self._temporary = path is None
-        if path is None:
-            handle, name = tempfile.mkstemp(prefix="opus1-contacts-", suffix=".sqlite")
-            os.close(handle)
-            path = Path(name)
+    def __init__(self, path: Path | None = None, in_memory: bool = False) -> None:
+        self._temporary = TempFile() if path is None and not in_memory else None
+        if self._temporary:
+            path = self._temporary.path
         self.path = path
-        self.db = sqlite3.connect(path, check_same_thread=False)
+        self.db = sqlite3.connect(":memory:" if in_memory else path, check_same_thread=False)
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", f"cache_size=-{CACHE_KIB}"):
             self.db.execute(f"PRAGMA {pragma}")
         self.db.execute(f"CREATE TABLE records (rec INTEGER PRIMARY KEY, {', '.join(RECORD_COLUMNS)})")
@@ -75,4 +79,4 @@ class Store:
         """Close the database, and delete its file if it is a temporary one."""
         self.db.close()
         if self._temporary:
-            self.path.unlink(missing_ok=True)
+            self._temporary.remove()

@@ -27,6 +27,10 @@ SCHEMA_NAME = "opus1-accounts.schema.json"
 MAX_PROBLEMS = 20
 STATUSES = frozenset({"active", "inactive", "archived"})
 HEAD_FIELDS = ("account_id", "status", "created_at", "updated_at")
+#: Arrays and objects inside each other: an account needs 5 levels; deeper ones are refused before jsonschema,
+#: which would recurse through them (and into Python's recursion limit).
+MAX_DEPTH = 32
+NESTED_TOO_DEEPLY = "the JSON is nested too deeply (arrays or objects inside each other) to be an account"
 
 # The RFC 3339 grammar of jsonschema's "date-time" check (rfc3339-validator), anchored at the very end; the
 # calendar (days per month) is checked by datetime.fromisoformat.
@@ -118,6 +122,12 @@ def _fast_timestamp(value: object) -> bool:
 
 
 _OPTIONAL_TEXT = frozenset({str, type(None)})  # the exact types of an "optional_text" (one set lookup, no call)
+_CONSENTS = frozenset({"granted", "denied", "unknown", None})
+
+
+def _fast_consent(person: dict) -> bool:
+    consent_at = person.get("consent_at")
+    return person.get("email_consent") in _CONSENTS and (consent_at is None or _fast_timestamp(consent_at))
 
 
 def _fast_head(account: dict) -> bool:
@@ -142,6 +152,7 @@ def _fast_person(person: object, student: bool) -> bool:
         and type(person["last_name"]) is str
         and type(person.get("email")) in _OPTIONAL_TEXT
         and type(person.get("phone")) in _OPTIONAL_TEXT
+        and _fast_consent(person)
     ):
         return False
     if not student:
@@ -174,6 +185,20 @@ def _fast_account(account: object) -> bool:
     return type(students) is list and all(_fast_person(s, True) for s in students)
 
 
+def _too_deep(value: object) -> bool:
+    """Whether arrays and objects are nested in ``value`` more than ``MAX_DEPTH`` levels (walked without recursion)."""
+    todo = [(value, 1)]
+    while todo:
+        value, depth = todo.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth >= MAX_DEPTH:
+                    return True
+                todo.append((child, depth + 1))
+    return False
+
+
 def check_account(account: object) -> list[tuple[str, str]]:
     """Check one account against the schema: an empty list, or ``(field path, message)`` for each violation."""
     try:
@@ -181,6 +206,8 @@ def check_account(account: object) -> list[tuple[str, str]]:
             return []
     except (KeyError, TypeError):
         pass
+    if _too_deep(account):
+        return [("", NESTED_TOO_DEEPLY)]
     return _errors("account", account)
 
 

@@ -64,6 +64,9 @@ def test_check_needs_a_file():
 
 
 @pytest.mark.parametrize("args", [[], ["--help"]])
-def test_help(args):
+def test_help_lists_the_check_command_with_its_summary(args):
     result = invoke(*args)
-    assert "check" in result.output
+    assert result.exit_code == (0 if args else 2)
+    assert "Usage: " in result.output and "[OPTIONS] COMMAND [ARGS]..." in result.output
+    (row,) = [line for line in result.output.splitlines() if " check " in line]
+    assert "Count accounts, people and contacts" in row

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from opus1_integrations.contacts import Problem, load_audience
+from opus1_integrations.contacts import Problem, audience, load_audience
+from opus1_integrations.contacts.validation import MAX_DEPTH, NESTED_TOO_DEEPLY
 from opus1_integrations.api import ExportRejected
 
 from .conftest import CSV_HEADER, account, csv_rows, person, student, write_csv, write_jsonl
@@ -15,7 +16,8 @@ ACCOUNTS = [
     account(person("Maria", "Lopez", "maria@gmail.com", person_id="per_1"), [student(person("Leo", person_id="per_2"), programs=("Piano",))], account_id="acc_1"),
     account(person("Tom", "Berg", "tom@gmail.com", person_id="per_3"), [student(person("Tom", "Berg", person_id="per_3"), child=False)], account_id="acc_2"),
 ]
-EXPECTED = {"accounts": 2, "people": 3, "contacts": 2, "skipped": {"child": 1}, "notes": {"duplicate_person": 1}}
+EXPECTED = {"accounts": 2, "people": 3, "contacts": 2, "skipped": {"child": 1}, "notes": {"duplicate_person": 1},
+            "consent": {"granted": 0, "denied": 0, "unknown": 2}}
 
 
 def rejected(path) -> ExportRejected:
@@ -235,6 +237,7 @@ def test_rejection_removes_the_temporary_database(tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile
     monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.setattr(audience, "MEMORY_BYTES", 0)  # every export in a file
     path = tmp_path / "a.jsonl"
     path.write_text("{bad\n")
     rejected(path)
@@ -242,3 +245,56 @@ def test_rejection_removes_the_temporary_database(tmp_path, monkeypatch):
     with load_audience(write_jsonl(tmp_path / "b.jsonl", ACCOUNTS)):
         assert len(list(tmp_path.glob("opus1-contacts-*"))) == 1
     assert not list(tmp_path.glob("opus1-contacts-*"))
+
+
+def test_a_small_export_is_kept_in_memory_and_a_large_one_in_a_temporary_file(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    small = write_jsonl(tmp_path / "small.jsonl", ACCOUNTS)
+    monkeypatch.setattr(audience, "MEMORY_BYTES", small.stat().st_size + 1)
+    with load_audience(small) as loaded:
+        assert not list(tmp_path.glob("opus1-contacts-*")) and loaded.counts == EXPECTED
+    monkeypatch.setattr(audience, "MEMORY_BYTES", small.stat().st_size)
+    with load_audience(small) as loaded:
+        assert len(list(tmp_path.glob("opus1-contacts-*"))) == 1 and loaded.counts == EXPECTED
+
+
+NESTED = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize("where", ["students", "unknown field"])
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_deeply_nested_json_is_an_export_rejection_with_its_line(tmp_path, run_cli, where, suffix):
+    good, bad = (json.dumps(a) for a in ACCOUNTS)
+    bad = bad.replace('"students": [', f'"students": [{NESTED}, ') if where == "students" else bad[:-1] + f', "x": {NESTED}}}'
+    path = tmp_path / f"a{suffix}"
+    path.write_text(f"{good}\n{bad}\n" if suffix == ".jsonl" else f"[{good},\n{bad}]")
+    (problem,) = rejected(path).problems
+    assert (problem.line, problem.message) == (2, "the JSON is nested too deeply (arrays or objects inside each other) to be an account")
+    result = run_cli("contacts", "check", path)
+    result.assert_failed(5)
+    assert "line 2: the JSON is nested too deeply" in result.err
+
+
+@pytest.mark.parametrize("depth, rejected_as", [(MAX_DEPTH, None), (MAX_DEPTH + 1, NESTED_TOO_DEEPLY), (900, NESTED_TOO_DEEPLY)])
+def test_an_invalid_account_nested_deeper_than_the_parser_stops_is_refused_before_the_schema_checks(tmp_path, depth, rejected_as):
+    # The account is the first level of ``depth``, and the arrays in "x" the others.
+    value = json.loads("[" * (depth - 1) + "]" * (depth - 1))
+    account = {**ACCOUNTS[0], "account_id": 7, "x": value}
+    (problem,) = rejected(write_jsonl(tmp_path / "a.jsonl", [account])).problems
+    if rejected_as:
+        assert (problem.line, problem.path, problem.message) == (1, "", rejected_as)
+    else:
+        assert (problem.line, problem.path, problem.message) == (1, "account_id", "7 is not of type 'string'")
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_an_integer_of_more_than_4300_digits_is_an_export_rejection_with_its_line(tmp_path, run_cli, suffix):
+    good, bad = (json.dumps(a) for a in ACCOUNTS)
+    bad = bad.replace('"tom@gmail.com"', "1" * 5000)
+    path = tmp_path / f"a{suffix}"
+    path.write_text(f"{good}\n{bad}\n" if suffix == ".jsonl" else f"[{good},\n{bad}]")
+    (problem,) = rejected(path).problems
+    assert (problem.line, problem.message) == (2, "a number has more than 4,300 digits")
+    result = run_cli("contacts", "check", path)
+    result.assert_failed(5)
+    assert "line 2: a number has more than 4,300 digits" in result.err

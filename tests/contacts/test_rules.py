@@ -111,10 +111,28 @@ def test_self_managed_adult_whose_records_disagree_is_flagged(audience_of):
     assert [i.code for i in audience.quality()] == ["conflicting_records"]
 
 
-def test_missing_email_on_the_manager_record_is_taken_from_the_same_persons_student_record(audience_of):
+def test_the_json_reader_merges_the_two_listings_of_a_self_managed_adult_email_from_either(audience_of):
+    # One account: the reader makes one record of the two listings (the rules' fallback is not involved).
     emily = person("Emily", "Wright", None)
     audience = audience_of([account(emily, [student({**emily, "email": "emily.wright@gmail.com"}, child=False)])])
     assert [c.key for c in audience.contacts()] == ["emily.wright@gmail.com"]
+    assert decision_of(audience, emily["person_id"]).notes == ("duplicate_person",)
+
+
+def test_missing_email_on_the_preferred_record_is_taken_from_the_same_persons_record_on_another_account(audience_of):
+    # Two accounts: two records, and the rules take the email from the one that has it.
+    emily = person("Emily", "Wright", None, phone="+1 202 555 0101")
+    audience = audience_of([
+        account(emily, account_id="acc_new", updated="2026-11-20T08:12:00Z"),
+        account(person("Ann", "Other"), [student({**emily, "email": "Emily.Wright@gmail.com", "phone": None}, child=False)],
+                account_id="acc_old", updated="2025-01-01T00:00:00Z"),
+    ])
+    (contact,) = audience.contacts()
+    assert (contact.email, contact.first_name, contact.phone, contact.account_ids) == (
+        "Emily.Wright@gmail.com", "Emily", "+1 202 555 0101", ("acc_new", "acc_old"))
+    decision = decision_of(audience, emily["person_id"])
+    assert (decision.reason, decision.role, decision.email, decision.notes) == (
+        "eligible", "account_manager", "Emily.Wright@gmail.com", ("duplicate_person",))
 
 
 def test_spouses_on_two_accounts_share_one_contact_named_by_the_most_recently_updated(audience_of):

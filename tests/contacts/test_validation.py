@@ -14,12 +14,15 @@ from opus1_integrations.contacts.validation import _fast_account, check_account,
 
 VALID = {
     "account_id": "acc_1", "status": "active", "created_at": "2026-09-01T10:00:00Z", "updated_at": "2026-11-20T08:12:00.5+01:00",
-    "account_manager": {"person_id": "per_1", "first_name": "Maria", "last_name": "Lopez", "email": "m@gmail.com", "phone": None},
+    "account_manager": {"person_id": "per_1", "first_name": "Maria", "last_name": "Lopez", "email": "m@gmail.com", "phone": None,
+                        "email_consent": "granted", "consent_at": "2026-09-01T10:00:00Z"},
     "students": [{"person_id": "per_2", "first_name": "Leo", "last_name": "Lopez", "is_child": True, "birth_date": "2016-04-02",
-                  "email": None, "enrollments": [{"program": "Piano", "teacher": "Ms. Kim", "term": None}]}],
+                  "email": None, "enrollments": [{"program": "Piano", "teacher": "Ms. Kim", "term": None}],
+                  "email_consent": None, "consent_at": None}],
 }
 ODD_VALUES = [
     None, "", " ", "x", 0, 1, 1.5, True, False, [], {}, [{}], {"program": "Piano"}, "active", "archived", "closed",
+    "granted", "denied", "unknown", "Granted",
     "2026-02-30T10:00:00Z", "2026-11-20t08:12:00z", "2026-11-20T08:12:00Z\n", "2026-11-20T24:00:00Z", "2026-11-20T08:12:60Z",
     "2026-11-20T08:12:00+24:00", "2026-11-20T08:12:00.123456789Z", "0000-01-01T00:00:00Z", "2026-11-20", "2026-11-20 08:12:00Z",
     "2026-11-20T08:12:00", "２０２６-11-20T08:12:00Z", "2024-02-29T23:59:59-23:59",

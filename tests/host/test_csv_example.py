@@ -34,7 +34,8 @@ def test_csv_plugin_end_to_end(csv_only, run_cli, tmp_path, studio_keys):
     configured = run_cli("configure", "csv", "--path", out, "--contacts", STUDIO_EXPORT, "--json")
     assert configured.code == 0, configured.err
     assert configured.json() == {"business": "default", "integration": "csv", "enabled": True,
-                                 "interval_hours": 24.0, "settings": {"path": str(out)}}
+                                 "interval_hours": 24.0, "contacts_path": str(STUDIO_EXPORT),
+                                 "settings": {"path": str(out)}}
     assert run_cli("validate", "csv").code == 0
 
     diagnosed = run_cli("diagnose", "csv", "--json")
@@ -42,17 +43,18 @@ def test_csv_plugin_end_to_end(csv_only, run_cli, tmp_path, studio_keys):
 
     dry = run_cli("sync", "csv", "--dry-run", "--json")
     assert dry.code == 0, dry.err
-    assert dry.json()["created"] == len(studio_keys)
+    assert dry.json()["counts"]["created"] == len(studio_keys)
     assert not out.exists()
 
     synced = run_cli("sync", "csv", "--json")
     assert synced.code == 0, synced.err
     summary = synced.json()
-    assert (summary["status"], summary["created"], summary["updated"]) == ("ok", len(studio_keys), 0)
+    assert (summary["status"], summary["counts"]["created"], summary["counts"]["updated"]) == (
+        "ok", len(studio_keys), 0)
     rows = read(out)
     assert set(rows) == studio_keys
 
-    again = run_cli("sync", "csv", "--json").json()
+    again = run_cli("sync", "csv", "--json").json()["counts"]
     assert (again["created"], again["unchanged"]) == (0, len(studio_keys))
 
     runs = run_cli("runs", "--json").json()
@@ -93,6 +95,6 @@ def test_csv_plugin_syncs_through_the_installed_console_script(tmp_path, studio_
     assert run_process("configure", "csv", "--path", out, env=env).code == 0
     result = run_process("sync", "csv", "--contacts", STUDIO_EXPORT, "--json", env=env)
     assert result.code == 0, result.err
-    assert result.json()["created"] == len(studio_keys)
+    assert result.json()["counts"]["created"] == len(studio_keys)
     assert set(read(out)) == studio_keys
     assert "Sync of csv" not in result.err  # --json: the summary is on stdout only

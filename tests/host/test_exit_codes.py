@@ -56,7 +56,7 @@ def test_successful_sync_exits_0(add_plugin, cli, accounts):
     plugin = configured(add_plugin, cli, Recorder(), accounts)
     result = cli("sync", "thing")
     assert result.code == 0, result.err
-    assert "Sync of thing for default finished (run 1): created 2" in result.err
+    assert "✓ Sync of thing for default (run 1): 2 added." in result.out
     assert len(plugin.synced) == 1
 
 
@@ -74,11 +74,17 @@ def test_operation_failed_exits_1_and_the_run_is_failed(add_plugin, cli, account
     assert [i["key"] for i in runlog.items(open_db(), run["id"])] == ["maria.lopez@gmail.com"]
 
 
+class Verifying(Recorder):
+    @hookimpl
+    def verify(self, context, settings, contacts):
+        return [{"key": c.key, "ok": True, "problems": []} for c in contacts]
+
+
 def test_verify_with_nothing_synced_exits_1(add_plugin, cli, accounts):
-    configured(add_plugin, cli, Recorder(), accounts)
+    configured(add_plugin, cli, Verifying(), accounts)
     result = cli("verify", "thing")
     assert result.code == 1
-    assert "Error: nothing to verify: thing has no successful sync for business 'default'" in result.err
+    assert "Error: nothing to verify: thing has no finished sync for business 'default'" in result.err
     assert "Hint: run `opus1-int sync thing --business default` first" in result.err
 
 
@@ -174,7 +180,7 @@ def test_sync_without_an_export_exits_3(add_plugin, cli):
     assert cli("configure", "thing").code == 0
     result = cli("sync", "thing")
     assert result.code == 3
-    assert "Hint: pass --contacts PATH, or save one with `opus1-int configure thing --contacts PATH`" in result.err
+    assert "Hint: save one with `opus1-int configure thing --business default --contacts PATH`" in result.err
 
 
 def test_failed_live_check_exits_3(add_plugin, cli):
@@ -187,12 +193,13 @@ def test_failed_live_check_exits_3(add_plugin, cli):
     cli("configure", "thing")
     result = cli("validate", "thing")
     assert result.code == 3
-    assert "✓ reach: reached" in result.err
-    assert "✗ key: the key was revoked" in result.err
-    assert "fix: make a new key" in result.err
+    assert "✓ reach: reached" in result.out
+    assert "✗ key: the key was revoked" in result.out
+    assert "fix: make a new key" in result.out
+    assert "✗ export: no opus1 accounts export is set for thing in business 'default'" in result.out
     as_json = cli("validate", "thing", "--json")
     assert as_json.code == 3
-    assert [c["ok"] for c in as_json.json()] == [True, False]
+    assert [(c["name"], c["ok"]) for c in as_json.json()] == [("reach", True), ("key", False), ("export", False)]
 
 
 def test_settings_rejected_by_the_service_exit_3_and_are_not_saved(add_plugin, cli):

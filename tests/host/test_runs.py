@@ -59,7 +59,8 @@ def test_a_run_is_running_during_the_sync_and_ok_after(add_plugin, cli, accounts
     assert result.code == 0, result.err
     summary = result.json()
     assert summary == {"business": "default", "integration": "thing", "run_id": 1, "status": "ok",
-                       "dry_run": False, "created": 2}
+                       "dry_run": False, "counts": {"created": 2}, "not_synced": {"child": 1}, "error": None,
+                       "hint": None, "exit_code": 0}
     assert plugin.status_during == "running"
     row = open_db()["runs"].get(1)
     assert row["status"] == "ok" and row["error"] is None
@@ -74,7 +75,9 @@ def test_dry_run_is_recorded_as_such(add_plugin, cli, accounts):
     result = cli("sync", "thing", "--dry-run", "--json")
     assert result.json()["dry_run"] is True
     assert cli("runs", "--json").json()[0]["dry_run"] is True
-    assert "Dry run of thing" in cli("sync", "thing", "--dry-run").err
+    shown = cli("sync", "thing", "--dry-run").out
+    assert "Dry run of thing for default (run 2): 2 would be added." in shown
+    assert "\n2 would be added:\n  " in shown and "Nothing was sent: this was a dry run." in shown
 
 
 def test_runs_filters_and_orders_newest_first(add_plugin, cli, accounts):
@@ -88,7 +91,9 @@ def test_runs_filters_and_orders_newest_first(add_plugin, cli, accounts):
     assert cli("runs", "--status", "failed", "--json").json() == []
     assert cli("runs", "--integration", "other", "--json").json() == []
     table = cli("runs")
-    assert table.out == "" and "thing" in table.err
+    assert table.err == ""
+    assert [line.split()[:3] for line in table.out.splitlines()] == [
+        ["run", "business", "status"], ["3", "a", "ok"], ["2", "b", "ok"], ["1", "a", "ok"]]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

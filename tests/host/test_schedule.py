@@ -11,7 +11,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlite_utils
 
-from opus1_integrations import clock, fleet, locks, schedule, state
+from opus1_integrations import clock, locks, schedule, state
+from opus1_integrations.services.fleet import Fleet
 from opus1_integrations import settings as settings_store
 from opus1_integrations.api import OperationFailed, SettingsInvalid, hookimpl
 
@@ -75,7 +76,7 @@ def insert_run(db, business, *, status="ok", finished: datetime | None, dry_run=
 
 
 def insert_business(db, business, *, enabled=True, hours=None, integration="thing"):
-    settings_store.save(db, business, integration, {}, enabled=enabled, contacts_path=None)
+    settings_store.save(db, business, integration, {}, enabled=enabled, contacts_path="/data/accounts.jsonl")
     if hours is not None:
         schedule.set_interval(db, business, integration, hours)
 
@@ -179,12 +180,12 @@ def test_sync_all_syncs_the_due_businesses_and_skips_the_others_with_their_due_t
     assert outcomes["c"]["outcome"] == "skipped_not_due"
     assert outcomes["e"]["outcome"] == "ok"
     assert syncing.businesses() == ["b", "e"]
-    assert f"a: not due until {clock.iso(now + timedelta(minutes=1))}" in result.err
-    assert "2 ok, 2 skipped not due" in result.err
 
     table = cli("sync", "thing", "--all")
-    assert table.out == "" and table.code == 0
-    assert "skipped not due" in table.err and "business" in table.err
+    assert table.err == "" and table.code == 0
+    lines = table.out.splitlines()  # one line per business as each finishes, then the tally
+    assert f"· a: not due until {(now + timedelta(minutes=1)).strftime('%Y-%m-%d %H:%M')} UTC" in lines
+    assert lines[-1] == "4 skipped not due" and len(lines) == 5
 
 
 def test_force_syncs_every_business_but_never_past_a_safety_stop(syncing, cli, accounts):
@@ -244,8 +245,8 @@ def test_one_broken_business_does_not_stop_the_others(add_plugin, cli, accounts)
 
     table = cli("sync", "thing", "--all")  # the failed ones are still due: they are retried
     assert table.code == 1
-    assert "✗ b-rejected: failed" in table.err and "fix: make a new key" in table.err
-    assert "3 failed, 2 skipped not due" in table.err
+    assert "✗ b-rejected: failed (run " in table.out and "fix: make a new key" in table.out
+    assert table.out.splitlines()[-1] == "3 failed, 2 skipped not due" and table.err == ""
 
 
 def test_settings_that_fail_before_the_plugin_runs_fail_that_business_and_are_recorded(add_plugin, cli, accounts,
@@ -331,7 +332,7 @@ def test_wait_rechecks_that_the_business_is_due_once_it_holds_the_lock(syncing, 
     stop = Watched()
     with locks.business_lock("a", "thing"):
         worker = threading.Thread(target=lambda: outcome.update(
-            result=fleet.sync_business(plugins, "thing", "a", wait=True, stop=stop)))
+            result=Fleet(plugins, stop=stop).sync_business("thing", "a", wait=True)))
         worker.start()
         assert stop.polling.wait(10), "the sync never waited for the lock"
         db = state.open_db()  # meanwhile the lock's holder finishes its run of the business
@@ -377,10 +378,16 @@ def test_options_that_do_not_go_with_all_are_usage_errors(syncing, cli, argv):
     assert "Error:" in result.err
 
 
-def test_all_with_nothing_configured_exits_0_and_says_so(syncing, cli):
-    result = cli("sync", "thing", "--all", "--json")
+def test_all_with_nothing_configured_in_a_new_home_exits_0_and_says_so(syncing, cli):
+    result = cli("sync", "thing", "--all", "--json")  # the home's first use
     assert (result.code, result.json()) == (0, [])
     assert "no enabled business has thing configured" in result.err
+
+
+def test_all_with_other_businesses_but_none_of_this_integration_exits_0(syncing, cli, accounts):
+    configure(cli, accounts, "a", extra=("--disable",))
+    result = cli("sync", "thing", "--all")
+    assert result.code == 0 and "no enabled business has thing configured" in result.err
 
 
 def test_all_with_an_unknown_integration_exits_2(cli):
@@ -398,7 +405,7 @@ def test_configure_every_saves_the_interval_and_keeps_it(syncing, cli, accounts)
     assert cli("configure", "thing", "--disable", "--every", "6", "--json").json()["interval_hours"] == 6
     for bad in ("0", "-1", "soon"):
         assert cli("configure", "thing", "--every", bad).code == 2
-    assert "every 6 hours" in cli("configure", "thing").err
+    assert "every 6 hours" in cli("configure", "thing").out
 
 
 def test_schedule_show_lists_every_business_with_its_due_time(syncing, cli, accounts):
@@ -415,7 +422,10 @@ def test_schedule_show_lists_every_business_with_its_due_time(syncing, cli, acco
     assert [r["business"] for r in cli("schedule", "show", "--business", "b", "--json").json()] == ["b"]
     assert cli("schedule", "show", "--integration", "other", "--json").json() == []
     table = cli("schedule", "show")
-    assert table.out == "" and "never" in table.err
+    assert table.err == ""
+    rows = [line.split("  ")[0] for line in table.out.splitlines()]
+    assert rows == ["business", "a", "b", "c"]
+    assert "(in 24 h)" in table.out.splitlines()[1] and "disabled" in table.out.splitlines()[3]
 
 
 def test_diagnose_stale_follows_a_long_interval(syncing, cli, accounts):

@@ -19,7 +19,8 @@ KEY_SCHEMA = {
     "properties": {
         "api_key": {"type": "string", "writeOnly": True, "pattern": "^[0-9a-f]{32}-us[0-9]{1,2}$",
                     "x-format-hint": "32 hex characters, a dash and the datacenter"},
-        "list_id": {"type": "string", "pattern": "^[a-z0-9]{4,}$"},
+        "list_id": {"type": "string", "pattern": "^[a-z0-9]{4,}$",
+                    "x-format-hint": "4 or more lowercase letters or digits"},
         "batch": {"type": "integer", "minimum": 1},
         "tags": {"type": "array", "items": {"type": "string", "minLength": 1}},
     },
@@ -49,14 +50,15 @@ def keyed(add_plugin):
     return plugin
 
 
-def test_errors_are_reported_by_field_path_before_any_plugin_code_runs(keyed, cli):
+def test_errors_are_reported_by_setting_in_words_before_any_plugin_code_runs(keyed, cli):
     result = cli("configure", "keyed", "--api-key", good_key(), "--list-id", "X!", "--batch", "0",
                  "--tags", "ok", "--tags", "")
     assert result.code == 3
-    assert "/batch: 0 is less than the minimum of 1" in result.err
-    assert "/list_id: 'X!' does not match '^[a-z0-9]{4,}$'" in result.err
-    assert "/tags/1: '' should be non-empty" in result.err
-    assert "Hint: fix the fields named above with `opus1-int configure INTEGRATION`" in result.err
+    assert "batch: 0 is less than the minimum of 1" in result.err
+    assert "list_id: is not valid: expected 4 or more lowercase letters or digits" in result.err
+    assert "^[a-z0-9]" not in result.err  # the schema's words, never its regular expression
+    assert "tags.1: '' should be non-empty" in result.err
+    assert "Hint: fix the settings named above with `opus1-int configure keyed --business default`" in result.err
     assert keyed.configured == []
     assert open_db()["integrations"].count == 0
 
@@ -66,7 +68,8 @@ def test_check_settings_names_nested_paths_and_missing_fields():
         "type": "integer"}}, "required": ["times"]}}, "required": ["name"]}
     with pytest.raises(SettingsInvalid) as caught:
         check_settings(schema, {"retry": {}})
-    assert caught.value.message == "settings are invalid: /name: is required; /retry/times: is required"
+    assert caught.value.message == "settings are invalid: name: is required; retry.times: is required"
+    assert caught.value.fields == {"name": "is required", "retry.times": "is required"}
     check_settings(schema, {"name": "x", "retry": {"times": 3}})
 
 
@@ -82,7 +85,7 @@ def test_an_invalid_key_is_echoed_nowhere(keyed, cli, opus1_home):
     for extra in ([], ["--json"]):
         result = cli("configure", "keyed", "--api-key", key, "--list-id", "abcd", *extra)
         assert result.code == 3
-        assert "/api_key: is not valid (pattern); expected 32 hex characters, a dash and the datacenter" in result.err
+        assert "api_key: is not valid: expected 32 hex characters, a dash and the datacenter" in result.err
         assert key not in result.out + result.err
     assert cli("runs", "--json").code == 0
     assert key.encode() not in state_bytes(opus1_home)
@@ -102,7 +105,7 @@ def test_root_level_errors_do_not_quote_a_secret(schema):
     with pytest.raises(SettingsInvalid) as caught:
         check_settings({**KEY_SCHEMA, **schema}, {"api_key": key, "list_id": "abcd"})
     assert key not in caught.value.message
-    assert caught.value.message.startswith("settings are invalid: /")
+    assert caught.value.message.startswith("settings are invalid: settings: are not valid together")
 
 
 def test_check_settings_does_not_quote_an_invalid_secret():
@@ -110,7 +113,7 @@ def test_check_settings_does_not_quote_an_invalid_secret():
     with pytest.raises(SettingsInvalid) as caught:
         check_settings(KEY_SCHEMA, {"api_key": key, "list_id": "abcd"})
     assert key not in caught.value.message
-    assert "/api_key: is not valid (pattern)" in caught.value.message
+    assert "api_key: is not valid: expected 32 hex characters" in caught.value.message
 
 
 def test_secrets_are_scrubbed_from_the_run_log_and_from_errors(add_plugin, cli, accounts, monkeypatch):
@@ -160,8 +163,9 @@ def test_configure_json_redacts_the_key(keyed, cli):
     key = good_key()
     result = cli("configure", "keyed", "--api-key", key, "--list-id", "abcd", "--json")
     assert result.code == 0, result.err
-    assert result.json() == {"business": "default", "integration": "keyed", "enabled": True,
-                             "interval_hours": 24.0, "settings": {"api_key": "********", "list_id": "abcd"}}
+    assert result.json() == {"business": "default", "integration": "keyed", "enabled": False,  # no export yet
+                             "interval_hours": 24.0, "contacts_path": None,
+                             "settings": {"api_key": "********", "list_id": "abcd"}}
     assert keyed.configured == [{"api_key": key, "list_id": "abcd"}]  # the plugin sees the real key
     again = cli("configure", "keyed", "--batch", "5", "--json")  # merged with the saved settings
     assert again.json()["settings"] == {"api_key": "********", "list_id": "abcd", "batch": 5}
@@ -206,7 +210,7 @@ def test_env_variable_holding_an_invalid_key_is_rejected_without_echo(keyed, cli
     monkeypatch.setenv("OPUS1_TEST_API_KEY", key)
     result = cli("sync", "keyed")
     assert result.code == 3
-    assert "/api_key: is not valid (pattern)" in result.err
+    assert "api_key: is not valid: expected 32 hex characters" in result.err
     assert key not in result.out + result.err
     assert keyed.synced == []
 

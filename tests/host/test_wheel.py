@@ -19,5 +19,5 @@ def test_the_wheel_holds_the_schemas_and_the_package(tmp_path):
     assert "opus1_integrations/schemas/opus1-accounts.schema.json" in names
     shipped = {n.removeprefix("opus1_integrations/") for n in names if n.startswith("opus1_integrations/schemas/")}
     assert shipped == {f"schemas/{p.name}" for p in (ROOT / "schemas").iterdir() if p.is_file()}
-    assert {"opus1_integrations/cli.py", "opus1_integrations/hookspecs.py"} <= names
+    assert {"opus1_integrations/api.py", "opus1_integrations/cli/main.py", "opus1_integrations/hookspecs.py"} <= names
     assert not any(n.startswith(("plugins/", "tests/", "examples/", "bench/")) for n in names)

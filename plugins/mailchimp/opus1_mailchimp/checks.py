@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
-from opus1_integrations.api import Check
+from opus1_integrations.api import Check, OperationFailed, SettingsInvalid
 
 from .client import ApiError, Mailchimp
 
 REQUIRED_MERGE_FIELDS = ("FNAME", "LNAME")
+CONNECTION = "connection"
+ROOT_SHAPE = {"username?": str, "email?": str}
+AUDIENCE_SHAPE = {"name?": str, "stats?": {"member_count?": int}}
+MERGE_FIELDS_SHAPE = {"merge_fields?": [{"tag": str}]}
 
 
 def run_checks(mc: Mailchimp, settings: dict) -> list[Check]:
-    """Check the key (ping), that it belongs to the User ID, that the audience exists and has FNAME/LNAME."""
+    """Check the key (ping), that it belongs to the User ID, that the audience exists and has FNAME/LNAME.
+
+    Only Mailchimp's own verdict on the key fails the key check; when Mailchimp is unavailable or answers
+    something unusable, the ``connection`` check fails instead (there is nothing to change in the settings)."""
     checks = []
     try:
-        mc.call(mc.ping.get)
+        mc.call(mc.ping.get, shape={})
     except ApiError as exc:
-        if exc.status is None:
-            return [Check("connection", False, f"cannot reach Mailchimp ({exc.detail})",
-                          "check the network connection and try again")]
-        return [Check("api key", False, f"Mailchimp rejected the API key ({exc})",
-                      "create or copy a key in Mailchimp (Account > Extras > API keys) and run "
-                      "`opus1-int configure mailchimp --api-key ...`")]
+        if exc.rejects_key:
+            return [Check("api key", False, f"Mailchimp rejected the API key ({exc})",
+                          "create or copy a key in Mailchimp (Account > Extras > API keys) and run "
+                          "`opus1-int configure mailchimp --api-key ...`")]
+        error = exc.to_host_error()
+        return [Check(CONNECTION, False, error.message, error.hint)]
     checks.append(Check("api key", True, "accepted by Mailchimp"))
-    root = mc.call(mc.root.get_root, fields=["username", "email", "account_name"])
+    root = mc.call(mc.root.get_root, fields=["username", "email", "account_name"], shape=ROOT_SHAPE)
     user_id = settings["user_id"].strip().lower()
     names = {str(root.get("username", "")).lower(), str(root.get("email", "")).lower()}
     if user_id in names:
@@ -32,14 +39,15 @@ def run_checks(mc: Mailchimp, settings: dict) -> list[Check]:
                             f"the key belongs to Mailchimp user {root.get('username')!r}, not {settings['user_id']!r}",
                             "use a key of the User ID's own account, or correct --user-id"))
     try:
-        audience = mc.call(mc.lists.get_list, settings["audience_id"], fields=["id", "name", "stats.member_count"])
+        audience = mc.call(mc.lists.get_list, settings["audience_id"], fields=["id", "name", "stats.member_count"],
+                           shape=AUDIENCE_SHAPE)
     except ApiError as exc:
         if exc.status != 404:
             raise
         checks.append(Check("audience", False, f"audience {settings['audience_id']!r} was not found in this account",
                             "copy the Audience ID from Audience > Settings > Audience name and defaults"))
         return checks
-    members = audience.get("stats", {}).get("member_count", 0)
+    members = (audience.get("stats") or {}).get("member_count") or 0
     checks.append(Check("audience", True, f"{audience.get('name')} ({members} subscribed members)"))
     tags = merge_tags(mc, settings["audience_id"])
     missing = [t for t in REQUIRED_MERGE_FIELDS if t not in tags]
@@ -54,5 +62,18 @@ def run_checks(mc: Mailchimp, settings: dict) -> list[Check]:
 
 def merge_tags(mc: Mailchimp, audience_id: str) -> frozenset[str]:
     """The merge tags the audience has."""
-    answer = mc.call(mc.lists.get_list_merge_fields, audience_id, count=100, fields=["merge_fields.tag"])
-    return frozenset(f["tag"] for f in answer.get("merge_fields", []))
+    answer = mc.call(mc.lists.get_list_merge_fields, audience_id, count=100, fields=["merge_fields.tag"],
+                     shape=MERGE_FIELDS_SHAPE)
+    return frozenset(f["tag"] for f in answer.get("merge_fields") or [])
+
+
+def refusal(checks: list[Check]) -> Exception | None:
+    """Why settings whose live checks failed are not saved: Mailchimp being unavailable is no settings problem
+    (exit 1, the same settings work later); any other failing check is (exit 3). ``None`` when all passed."""
+    failing = [c for c in checks if not c.ok]
+    if not failing:
+        return None
+    message = "; ".join(f"{c.name}: {c.message}" for c in failing)
+    if any(c.name == CONNECTION for c in failing):
+        return OperationFailed(message, hint=failing[0].hint)
+    return SettingsInvalid(message, hint=failing[0].hint)

@@ -1,168 +1,121 @@
-"""A Mailchimp client on the official SDK that cannot be sent elsewhere, reuses connections and retries safely.
+"""A Mailchimp client on the official SDK that cannot be sent elsewhere, trusts no answer and retries safely.
 
-The SDK derives its host from the API key and substitutes it into the URL unchecked (a crafted key
-could send the key and every payload to any host), opens a new connection per call and never
-retries. This module pins the host before any request, keeps one pooled session, caps concurrent
-requests at the configured connection limit and retries 429, 5xx and network errors with backoff.
+The SDK derives its host from the API key and substitutes it into the URL unchecked (a crafted key could send the
+key and every payload to any host), opens a new connection per call, follows redirects, reads bodies of any size,
+hands back HTML or a ``requests.Response`` where a dict was expected, and never retries. This module keeps the
+SDK's API groups and request building but pins the host before any request, sends through one pooled session with
+redirects off, caps concurrent requests at ``max_connections`` and at Mailchimp's 10 per key across the process,
+limits each exchange in total time and body size, checks every answer (:mod:`.answers`), and retries what a retry
+can fix (429, 5xx, network errors, unusable answers) with capped backoff for up to ``retry_seconds``.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import re
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
+from urllib.parse import quote
 
 import requests
+import urllib3
 from mailchimp_marketing.api.batches_api import BatchesApi
 from mailchimp_marketing.api.lists_api import ListsApi
 from mailchimp_marketing.api.ping_api import PingApi
 from mailchimp_marketing.api.root_api import RootApi
-from mailchimp_marketing.api_client import ApiClient, ApiClientError
-from requests.adapters import HTTPAdapter
-from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_after_delay, stop_when_event_set,
-                      wait_exponential_jitter)
+from mailchimp_marketing.api_client import ApiClient
+from tenacity import Retrying, retry_if_exception, stop_before_delay, stop_when_event_set, wait_exponential_jitter
 
-from opus1_integrations.api import OperationFailed, SettingsInvalid
+from . import answers, batch_results
+from .deadline import DeadlineAdapter, deadline
+from .errors import MALFORMED, ApiError, malformed, network_error
+from .key_slots import slots_for
+from .urls import base_url, shown_url
 
-API_KEY = re.compile(r"^[0-9a-f]{32}-(?P<dc>[a-z]{2}[0-9]{1,3})$")
-RETRY_STATUSES = {429, 500, 502, 503, 504}
-KEY_HINT = "copy a key from Mailchimp (Account > Extras > API keys): 32 hex characters, a dash, the datacenter (e.g. -us6)"
+__all__ = ["ApiError", "Mailchimp", "base_url"]
 
-
-def base_url(api_key: str, api_url: str | None = None) -> str:
-    """The only base URL requests may go to: ``https://<dc>.api.mailchimp.com/3.0``, or a loopback sandbox."""
-    match = API_KEY.match(api_key or "")
-    if not match:
-        raise SettingsInvalid("the Mailchimp API key is not in Mailchimp's format", hint=KEY_HINT)
-    if api_url is None:
-        return f"https://{match['dc']}.api.mailchimp.com/3.0"
-    parts = urlsplit(api_url)
-    host = parts.hostname or ""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if parts.scheme not in ("http", "https") or not loopback or parts.path.rstrip("/") != "/3.0":
-        raise SettingsInvalid(
-            f"--api-url {api_url} is not a loopback sandbox URL",
-            hint="--api-url is only for the local sandbox, e.g. http://127.0.0.1:8465/3.0; "
-            "leave it out to use Mailchimp itself",
-        )
-    return api_url.rstrip("/")
-
-
-class EmptyErrorResponse(Exception):
-    """An error status with no body (Mailchimp sends 429 or 403 like this under load); the SDK would return it as success."""
-
-    def __init__(self, status: int):
-        super().__init__(f"HTTP {status} with an empty body")
-        self.status = status
-
-
-@dataclass
-class ApiError(Exception):
-    """A Mailchimp error in plain terms: HTTP status (None for network errors), title, detail, field errors."""
-
-    status: int | None
-    title: str
-    detail: str
-    errors: list = field(default_factory=list)
-
-    def __str__(self) -> str:
-        return f"{self.title}: {self.detail}" if self.detail else self.title
-
-    @classmethod
-    def from_sdk(cls, exc: ApiClientError) -> "ApiError":
-        """Parse the SDK's error (its ``text`` is a JSON string for problem+json, an exception for network errors)."""
-        if isinstance(exc.text, EmptyErrorResponse):
-            return cls(exc.text.status, f"HTTP {exc.text.status}", "Mailchimp sent an empty error response")
-        if exc.status_code is None:
-            return cls(None, "Network error", _network_reason(exc.text))
-        body = exc.text
-        if isinstance(body, str):
-            try:
-                body = json.loads(body)
-            except ValueError:
-                body = {}
-        if not isinstance(body, dict):
-            body = {}
-        return cls(
-            exc.status_code,
-            body.get("title") or f"HTTP {exc.status_code}",
-            body.get("detail") or "",
-            body.get("errors") or [],
-        )
-
-    def to_host_error(self) -> Exception:
-        """The host error the CLI shows: rejected credentials are exit 3, anything else exit 1."""
-        if self.status in (401, 403):
-            return SettingsInvalid(
-                f"Mailchimp rejected the API key ({self})",
-                hint=f"{KEY_HINT}; then `opus1-int configure mailchimp --api-key ...`",
-            )
-        if self.status is None:
-            return OperationFailed(
-                f"cannot reach Mailchimp ({self.detail})",
-                hint="check the network connection; the next run retries and finishes the work",
-            )
-        return OperationFailed(f"Mailchimp answered {self.status} {self}", hint="run again later; `opus1-int diagnose mailchimp` lists errors")
-
-
-def _network_reason(error: object) -> str:
-    """A short reason for a transport error, without URLs or headers."""
-    if isinstance(error, requests.Timeout):
-        return "the request timed out"
-    if isinstance(error, requests.ConnectionError):
-        return "the connection failed or was dropped"
-    return type(error).__name__
+#: The longest wait between two attempts of one call.
+MAX_BACKOFF_SECONDS = 30
 
 
 class PinnedApiClient(ApiClient):
-    """The SDK's ApiClient with a fixed host, a pooled session and at most ``max_connections`` requests in flight."""
+    """The SDK's ApiClient with a fixed host, a pooled session, at most ``max_connections`` requests in flight (and
+    at most Mailchimp's 10 per key in this process), each limited to ``timeout`` seconds in total."""
 
     def __init__(self, api_key: str, url: str, *, max_connections: int = 10, timeout: float = 120):
         super().__init__({"api_key": api_key, "timeout": timeout})
         self.host = url
         self.server = ""  # turns off the SDK's `url.replace('server', ...)`
         self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_connections, max_retries=0)
+        adapter = DeadlineAdapter(pool_connections=1, pool_maxsize=max_connections, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self._slots = threading.BoundedSemaphore(max_connections)
+        self._key_slots = slots_for(api_key)
         self._count_lock = threading.Lock()
+        self._local = threading.local()
         self.requests = 0
         self.writes = 0
         self.server_time: datetime | None = None
         self.last_write_time: datetime | None = None
 
+    def call_api(self, resource_path, method, path_params=None, query_params=None, header_params=None, body=None,
+                 collection_formats=None, **_):
+        """Build the request as the SDK does (headers, path and query parameters) and send it with
+        :meth:`request`: the checked JSON answer (``None`` for 204), or an :class:`ApiError`."""
+        headers = {**(header_params or {}), **self.default_headers}
+        headers = dict(self.parameters_to_tuples(self.sanitize_for_serialization(headers), collection_formats))
+        for name, value in self.parameters_to_tuples(self.sanitize_for_serialization(path_params or {}),
+                                                     collection_formats):
+            resource_path = resource_path.replace("{%s}" % name, quote(str(value), safe=""))
+        if query_params:
+            query_params = self.parameters_to_tuples(self.sanitize_for_serialization(query_params), collection_formats)
+        return self.request(method, self.host + resource_path, query_params, headers=headers, body=body)
+
     def request(self, method, url, query_params=None, headers=None, body=None):
-        """Send one request through the pooled session, only ever to the pinned host."""
+        """Send one request through the pooled session, only ever to the pinned host, and return its checked
+        answer."""
         if not url.startswith(self.host + "/"):
             raise ValueError("refusing to send a request outside the configured Mailchimp host")
+        where = shown_url(url)
+        self._local.url = where
+        write = method not in ("GET", "HEAD", "OPTIONS")
         with self._count_lock:
             self.requests += 1
-            self.writes += method not in ("GET", "HEAD", "OPTIONS")
+            self.writes += write
         data = None if method in ("GET", "HEAD", "OPTIONS", "DELETE") else json.dumps(body)
-        with self._slots:
-            response = self.session.request(
-                method, url, params=query_params, data=data, headers=headers,
-                auth=("user", self.api_key), timeout=self.timeout,
-            )
-        if response.status_code >= 400 and not response.content:
-            raise EmptyErrorResponse(response.status_code)
-        self._note_time(response, write=method not in ("GET", "HEAD", "OPTIONS"))
-        return response
+        with self._slots, self._key_slots, deadline(self.timeout) as limit:
+            try:
+                response = self.session.request(
+                    method, url, params=query_params, data=data, headers=headers, auth=("user", self.api_key),
+                    timeout=self.timeout, allow_redirects=False, stream=True,
+                )
+                try:
+                    content = answers.read_body(response, answers.MAX_ANSWER_BYTES)
+                finally:
+                    response.close()
+            except answers.TooLarge as exc:
+                raise malformed(f"the answer is too large ({exc})", where, response.status_code) from None
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                reason = f"no complete answer within {self.timeout:g} s" if limit.expired else _network_reason(exc)
+                raise network_error(reason, where) from None
+        self._note_time(response, write)
+        try:
+            return answers.parse(response, content, where)
+        except ApiError as exc:
+            raise exc.without(self.api_key) from None
+
+    @property
+    def last_url(self) -> str:
+        """Host and path of this thread's latest request."""
+        return getattr(self._local, "url", self.host)
 
     def _note_time(self, response: requests.Response, write: bool) -> None:
         """Keep Mailchimp's clock (the ``Date`` header, to the second) of the latest answer and of the latest write."""
         try:
             when = parsedate_to_datetime(response.headers["Date"]).astimezone(timezone.utc)
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, IndexError):
             return
         with self._count_lock:
             self.server_time = max(filter(None, (self.server_time, when)))
@@ -174,8 +127,21 @@ class PinnedApiClient(ApiClient):
         self.session.close()
 
 
+def _network_reason(error: Exception) -> str:
+    """A short reason for a transport error, without URLs or headers."""
+    if isinstance(error, (requests.Timeout, urllib3.exceptions.TimeoutError)):
+        return "the request timed out"
+    if isinstance(error, (requests.ConnectionError, urllib3.exceptions.ProtocolError, OSError)):
+        return "the connection failed or was dropped"
+    return f"the exchange failed ({type(error).__name__})"
+
+
 class Mailchimp:
-    """The SDK's API groups on a pinned client, with every call retried and errors turned into ``ApiError``."""
+    """The SDK's API groups on a pinned client; every call retried within the budget, errors as ``ApiError``.
+
+    ``on_retry`` is called with one line of text (e.g. "Mailchimp answered 503; retrying for up to 5 min") when an
+    episode of retries starts; the next episode starts once no call is retrying any more.
+    """
 
     def __init__(
         self,
@@ -185,34 +151,43 @@ class Mailchimp:
         max_connections: int = 10,
         timeout: float = 120,
         retry_seconds: float = 300,
-        retry_attempts: int = 8,
+        batch_wait_seconds: float = 1800,
+        results_seconds: float = batch_results.DOWNLOAD_SECONDS,
+        on_retry: Callable[[str], None] | None = None,
+        max_backoff: float = MAX_BACKOFF_SECONDS,
     ):
         self.api = PinnedApiClient(api_key, base_url(api_key, api_url), max_connections=max_connections, timeout=timeout)
         self.max_connections = max_connections
+        self.batch_wait_seconds = batch_wait_seconds
+        self.results_seconds = results_seconds
         self.lists = ListsApi(self.api)
         self.batches = BatchesApi(self.api)
         self.ping = PingApi(self.api)
         self.root = RootApi(self.api)
-        self._retry_seconds = retry_seconds
-        self._retry_attempts = retry_attempts
+        self.retry_seconds = retry_seconds
+        self._max_backoff = max_backoff
+        self._on_retry = on_retry
+        self._retrying = 0  # calls retrying now
+        self._episode_lock = threading.Lock()
         self._closed = threading.Event()
+        self._downloads = requests.Session()
+        self._downloads.mount("https://", DeadlineAdapter(max_retries=0))
+        self._downloads.mount("http://", DeadlineAdapter(max_retries=0))
 
-    def call(self, fn, *args, **kwargs):
-        """Call an SDK method; retry 429, 5xx and network errors with exponential backoff, bounded in time and
-        ended by :meth:`close`."""
-        retrying = Retrying(
-            retry=retry_if_exception(_retryable),
-            wait=wait_exponential_jitter(multiplier=0.2, max=20, jitter=0.2),
-            stop=stop_after_attempt(self._retry_attempts) | stop_after_delay(self._retry_seconds)
-            | stop_when_event_set(self._closed),
-            reraise=True,
-        )
-        try:
-            return retrying(fn, *args, **kwargs)
-        except ApiClientError as exc:
-            raise ApiError.from_sdk(exc) from None
+    def call(self, fn, *args, shape=None, **kwargs):
+        """Call an SDK method; retry what a retry can fix with capped exponential backoff for up to
+        ``retry_seconds`` (ended early by :meth:`close`). With ``shape`` (see :mod:`.answers`), an answer of
+        another shape is an ``ApiError`` too."""
 
-    def batch_subscribe(self, list_id: str, body: dict, fields: list[str]) -> dict:
+        def attempt():
+            answer = fn(*args, **kwargs)
+            if shape is not None:
+                answers.check_shape(answer, shape, self.api.last_url)
+            return answer
+
+        return self._retry(attempt)
+
+    def batch_subscribe(self, list_id: str, body: dict, fields: list[str], shape=None) -> dict:
         """Batch subscribe (``POST /lists/{list_id}``) answering only ``fields``, with retries as :meth:`call`.
 
         The SDK's ``lists.batch_list_members`` cannot pass ``fields``; without it every answer carries each new
@@ -221,18 +196,49 @@ class Mailchimp:
         return self.call(
             self.api.call_api, "/lists/{list_id}", "POST", path_params={"list_id": list_id},
             query_params={"fields": ",".join(fields)}, body=body,
-            header_params={"Accept": "application/json", "Content-Type": "application/json"},
+            header_params={"Accept": "application/json", "Content-Type": "application/json"}, shape=shape,
         )
 
-    def download(self, url: str) -> bytes:
-        """Fetch a batch result archive (pre-signed URL: no credentials are sent with it)."""
-        response = requests.get(url, timeout=self.api.timeout)
-        response.raise_for_status()
-        return response.content
+    def batch_results(self, url: str, operations: int) -> dict[str, dict]:
+        """A finished batch's results by operation id, from its ``response_body_url`` (see :mod:`.batch_results`),
+        retried as :meth:`call`."""
+        return self._retry(lambda: batch_results.fetch(self._downloads, url, self.api.host, operations,
+                                                       self.results_seconds))
+
+    def _retry(self, attempt: Callable[[], object]):
+        """``attempt()`` retried within the budget; an episode of retries (from the first call that retries until
+        no call is retrying any more) is announced once through ``on_retry``."""
+        retried = False
+
+        def before_sleep(state) -> None:
+            nonlocal retried
+            if retried:
+                return
+            retried = True
+            with self._episode_lock:
+                self._retrying += 1
+                first = self._retrying == 1
+            if first and self._on_retry is not None:
+                self._on_retry(retry_notice(state.outcome.exception(), self.retry_seconds))
+
+        retrying = Retrying(
+            retry=retry_if_exception(lambda exc: isinstance(exc, ApiError) and exc.transient),
+            wait=wait_exponential_jitter(multiplier=0.2, max=self._max_backoff, jitter=0.2),
+            stop=stop_before_delay(self.retry_seconds) | stop_when_event_set(self._closed),
+            sleep=self._closed.wait,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        finally:
+            if retried:
+                with self._episode_lock:
+                    self._retrying -= 1
 
     @property
     def requests(self) -> int:
-        """How many HTTP requests this client has sent (retries included)."""
+        """How many HTTP requests this client has sent to the API (retries included)."""
         return self.api.requests
 
     @property
@@ -254,13 +260,21 @@ class Mailchimp:
         """Release the connections; calls still retrying (in other threads) give up after their current attempt."""
         self._closed.set()
         self.api.close()
+        self._downloads.close()
 
 
-def _retryable(exc: BaseException) -> bool:
-    if not isinstance(exc, ApiClientError):
-        return False
-    if isinstance(exc.text, EmptyErrorResponse):
-        return exc.text.status in (403, 429) or exc.text.status >= 500  # Mailchimp's overload answers
-    if exc.status_code is None:
-        return isinstance(exc.text, requests.RequestException)  # timeouts, refused or dropped connections
-    return exc.status_code in RETRY_STATUSES
+def retry_notice(exc: BaseException | None, seconds: float) -> str:
+    """One status line for an episode of retries."""
+    if isinstance(exc, ApiError) and exc.kind == MALFORMED:
+        what = "Mailchimp sent an unusable answer"
+    elif isinstance(exc, ApiError) and exc.status is not None:
+        what = f"Mailchimp answered {exc.status}"
+    else:
+        what = f"Mailchimp could not be reached ({exc.detail})" if isinstance(exc, ApiError) else "Mailchimp failed"
+    return f"{what}; retrying for up to {_duration(seconds)}, Ctrl-C to stop"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:g} s"
+    return f"{seconds / 60:.0f} min"

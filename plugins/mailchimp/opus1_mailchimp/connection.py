@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -30,12 +31,21 @@ def with_defaults(settings: dict) -> dict:
 INTERACTIVE_RETRY_SECONDS = 5
 
 
-def connect(settings: dict, *, interactive: bool = False) -> Mailchimp:
+def connect(settings: dict, *, interactive: bool = False, context=None) -> Mailchimp:
     """A client for the settings' key, pinned to Mailchimp (or to the loopback sandbox of ``api_url``).
 
-    Interactive commands (configure, validate, diagnose, check) give up on retries sooner than a sync.
+    Interactive commands (configure, validate, diagnose, check) give up on retries sooner than a sync. With a
+    ``context`` that shows progress, an episode of retries is announced on its console in one line.
     """
     settings = with_defaults(settings)
     retry = settings["retry_seconds"]
     return Mailchimp(settings["api_key"], settings.get("api_url"), max_connections=settings["max_connections"],
-                     retry_seconds=min(retry, INTERACTIVE_RETRY_SECONDS) if interactive else retry)
+                     retry_seconds=min(retry, INTERACTIVE_RETRY_SECONDS) if interactive else retry,
+                     batch_wait_seconds=settings["batch_wait_seconds"], on_retry=status_line(context))
+
+
+def status_line(context) -> Callable[[str], None] | None:
+    """Where retry notices go: the context's console when it shows progress, else nowhere."""
+    if context is None or not context.show_progress:
+        return None
+    return lambda text: context.console.print(text, markup=False, highlight=False)

@@ -24,7 +24,7 @@ USERNAME = "studio_owner"
 
 def run_demo(contacts: Path, business: str) -> int:
     """Configure, validate, sync (twice), diagnose and check against a fresh sandbox; print a summary. Returns the exit code."""
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console = Console(highlight=False, soft_wrap=True)  # the demo's narration goes with the commands' results
     contacts = contacts.resolve()
     with load_audience(contacts) as audience:
         sample = list(islice(audience.contacts(), 2))

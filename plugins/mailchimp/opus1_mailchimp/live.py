@@ -7,16 +7,19 @@ from concurrent.futures import ThreadPoolExecutor
 from .checks import merge_tags
 from .client import ApiError, Mailchimp
 from .connection import connect
+from .limits import bound_member
 from .planner import Policy, desired_fields
 from .sender import subscriber_hash
 
 FIELDS = ["email_address", "status", "merge_fields", "tags", "last_changed"]
+MEMBER_SHAPE = {"email_address": str, "status": str, "merge_fields?": dict, "tags?": [{"name": str}],
+                "last_changed?": str}
 
 
 def fetch_member(mc: Mailchimp, audience_id: str, key: str) -> dict | None:
     """The member's state in Mailchimp, or ``None`` when the address is not in the audience."""
     try:
-        data = mc.call(mc.lists.get_list_member, audience_id, subscriber_hash(key), fields=FIELDS)
+        data = mc.call(mc.lists.get_list_member, audience_id, subscriber_hash(key), fields=FIELDS, shape=MEMBER_SHAPE)
     except ApiError as exc:
         if exc.status == 404:
             return None
@@ -24,8 +27,8 @@ def fetch_member(mc: Mailchimp, audience_id: str, key: str) -> dict | None:
     return {
         "status": data.get("status"),
         "email": data.get("email_address"),
-        "merge_fields": data.get("merge_fields", {}),
-        "tags": sorted(t["name"] for t in data.get("tags", [])),
+        "merge_fields": data.get("merge_fields") or {},
+        "tags": sorted(t["name"] for t in data.get("tags") or []),
         "last_changed": data.get("last_changed"),
     }
 
@@ -54,10 +57,11 @@ def verify_contacts(settings: dict, contacts: list) -> list[dict]:
         if member is None:
             problems.append("not in the audience")
         elif member["status"] == "subscribed":
-            for tag, value in desired_fields(contact, policy).items():
+            sent = bound_member(contact.email, desired_fields(contact, policy), policy.tags_for(contact))
+            for tag, value in sent.merge_fields.items():
                 if (member["merge_fields"].get(tag) or "") != value:
                     problems.append(f"{tag} is {member['merge_fields'].get(tag)!r}, opus1 has {value!r}")
-            missing = policy.tags_for(contact) - set(member["tags"])
+            missing = sent.tags - set(member["tags"])
             if missing:
                 problems.append("missing tags: " + ", ".join(sorted(missing)))
         results.append({"key": contact.key, "ok": not problems, "problems": problems,

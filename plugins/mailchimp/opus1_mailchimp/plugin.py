@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from opus1_integrations.api import Finding, SettingsInvalid, hookimpl
+from opus1_integrations.api import Finding, hookimpl
 
 from . import ledger
-from .checks import run_checks
+from .checks import refusal, run_checks
 from .client import ApiError
 from .commands import mailchimp_app
 from .connection import connect, schema, with_defaults
@@ -34,9 +34,9 @@ def register_commands(cli):
 @hookimpl
 def configure(context, settings):
     """Refuse settings that fail a live check: nothing is saved then."""
-    failing = [c for c in _checks(settings) if not c.ok]
-    if failing:
-        raise SettingsInvalid("; ".join(f"{c.name}: {c.message}" for c in failing), hint=failing[0].hint)
+    error = refusal(_checks(settings))
+    if error is not None:
+        raise error
     return settings
 
 

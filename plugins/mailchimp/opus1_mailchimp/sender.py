@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import tarfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -13,9 +11,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 
-from opus1_integrations.api import ItemOutcome, OperationFailed
+from opus1_integrations.api import ItemOutcome
 
 from .client import ApiError, Mailchimp
+from .errors import UNFINISHED, shown
 from .planner import ARCHIVED, UPDATED, Action
 
 BATCH_SUBSCRIBE_MAX = 500
@@ -23,6 +22,12 @@ BATCH_SUBSCRIBE_MAX = 500
 BATCH_OPERATIONS = 20_000
 #: All that outcomes are read from; if Mailchimp ignored ``fields`` on a POST, the full answer holds these too.
 SUBSCRIBE_FIELDS = ["new_members.email_address", "errors", "total_created", "error_count"]
+#: What a batch-subscribe answer must look like before its outcomes are read.
+SUBSCRIBE_SHAPE = {"new_members?": [{"email_address": str}],
+                   "errors?": [{"email_address?": str, "error?": str, "error_code?": str}]}
+#: What a /batches answer must look like.
+BATCH_SHAPE = {"id": str, "status": str, "total_operations?": int, "finished_operations?": int,
+               "response_body_url?": str}
 
 
 def subscriber_hash(email: str) -> str:
@@ -60,12 +65,12 @@ class Sender:
     """Sends the writes of a plan and reports an outcome per member key."""
 
     def __init__(self, mc: Mailchimp, audience_id: str, initial_status: str, *,
-                 poll_seconds: float = 0.2, batch_timeout: float = 1800):
+                 poll_seconds: float = 0.2, batch_timeout: float | None = None):
         self.mc = mc
         self.audience_id = audience_id
         self.initial_status = initial_status
         self.poll_seconds = poll_seconds
-        self.batch_timeout = batch_timeout
+        self.batch_timeout = mc.batch_wait_seconds if batch_timeout is None else batch_timeout
         self.failures: list[str] = []
 
     def create(self, actions: Iterable[Action], advance: Callable[[int], None] = lambda n: None,
@@ -88,7 +93,7 @@ class Sender:
                 "update_existing": False,
             }
             try:
-                answer = self.mc.batch_subscribe(self.audience_id, body, SUBSCRIBE_FIELDS)
+                answer = self.mc.batch_subscribe(self.audience_id, body, SUBSCRIBE_FIELDS, SUBSCRIBE_SHAPE)
             except ApiError as exc:
                 return self._chunk_failed(chunk, exc)
             finally:
@@ -117,7 +122,7 @@ class Sender:
                              {"email_address": a.email, "merge_fields": a.merge_fields})
                 yield a, Sent(ItemOutcome.EMAIL_CHANGED, message=f"moved from {a.old_key}")
             except ApiError as exc:
-                if exc.status in (401, 403):
+                if exc.rejects_key:
                     raise exc.to_host_error() from None
                 yield a, Sent(ItemOutcome.FAILED, exc.title, f"could not change the address from {a.old_key}: {exc.detail}",
                               hint_for(exc.detail))
@@ -167,24 +172,35 @@ class Sender:
         return [(a, outcomes[a.key]) for a in chunk]
 
     def _run_batch(self, operations: list[dict]) -> dict[str, dict]:
-        batch = self.mc.call(self.mc.batches.start, {"operations": operations})
+        batch = self.mc.call(self.mc.batches.start, {"operations": operations}, shape=BATCH_SHAPE)
         deadline = time.monotonic() + self.batch_timeout
         delay = self.poll_seconds
-        while batch.get("status") != "finished":
+        while batch["status"] != "finished":
             if time.monotonic() > deadline:
-                raise OperationFailed(
-                    f"Mailchimp is still processing batch {batch.get('id')} after {self.batch_timeout:.0f} s",
-                    hint="the next run checks the audience again and sends what is still missing",
-                )
+                raise self._abandon(batch, len(operations))
             time.sleep(delay)
             delay = min(delay * 1.5, 5.0)
-            batch = self.mc.call(self.mc.batches.status, batch["id"])
-        return _read_results(self.mc.download(batch["response_body_url"])) if batch.get("response_body_url") else {}
+            batch = self.mc.call(self.mc.batches.status, batch["id"], shape=BATCH_SHAPE)
+        url = batch.get("response_body_url")
+        return self.mc.batch_results(url, len(operations)) if url else {}
+
+    def _abandon(self, batch: dict, operations: int) -> ApiError:
+        """Cancel a batch that did not finish in time (``DELETE /batches/{id}``); the error says what is known."""
+        try:
+            self.mc.call(self.mc.batches.delete_request, batch["id"])
+            cancelled = "it was cancelled"
+        except ApiError as exc:
+            cancelled = f"cancelling it failed ({exc})"
+        done = batch.get("finished_operations", 0)
+        return ApiError(None, "Batch not finished",
+                        f"Mailchimp's batch {shown(batch['id'], 40)} was still {shown(batch['status'], 40)} after {self.batch_timeout:g} s "
+                        f"({done} of {batch.get('total_operations', operations)} operations done); {cancelled}",
+                        kind=UNFINISHED)
 
     def _chunk_failed(self, chunk: list[Action], exc: ApiError) -> dict[str, Sent]:
-        if exc.status in (401, 403):
+        if exc.rejects_key:
             raise exc.to_host_error() from None
-        self.failures.append(str(exc))
+        self.failures.append(str(exc) + (f" ({exc.url})" if exc.url else ""))
         return {a.key: Sent(ItemOutcome.FAILED, exc.title, f"the request failed: {exc}", "the next run tries again") for a in chunk}
 
 
@@ -204,8 +220,8 @@ def _operations(a: Action, member_path: str) -> list[dict]:
 
 
 def _subscribe_outcomes(chunk: list[Action], answer: dict) -> dict[str, Sent]:
-    created = {m["email_address"].strip().lower() for m in answer.get("new_members", [])}
-    errors = {e["email_address"].strip().lower(): e for e in answer.get("errors", []) if e.get("email_address")}
+    created = {m["email_address"].strip().lower() for m in answer.get("new_members") or []}
+    errors = {e["email_address"].strip().lower(): e for e in answer.get("errors") or [] if e.get("email_address")}
     outcomes = {}
     for a in chunk:
         if a.key in created:
@@ -223,20 +239,10 @@ def _subscribe_outcomes(chunk: list[Action], answer: dict) -> dict[str, Sent]:
     return outcomes
 
 
-def _read_results(archive: bytes) -> dict[str, dict]:
-    """Batch results by operation id, from the gzipped tar Mailchimp serves."""
-    results = {}
-    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
-        for entry in tar:
-            if entry.isfile() and entry.name.endswith(".json"):
-                for item in json.load(tar.extractfile(entry)):
-                    results[str(item.get("operation_id"))] = item
-    return results
-
-
 def _problem_detail(response: str | None) -> str:
     try:
         body = json.loads(response or "{}")
-    except ValueError:
-        return "Mailchimp refused the change"
-    return body.get("detail") or body.get("title") or "Mailchimp refused the change"
+    except (ValueError, RecursionError):
+        body = None
+    detail = (body.get("detail") or body.get("title")) if isinstance(body, dict) else None
+    return shown(detail) if isinstance(detail, str) and detail else "Mailchimp refused the change"

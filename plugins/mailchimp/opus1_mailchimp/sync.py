@@ -48,7 +48,7 @@ BATCH = 2000
 
 def run_sync(context, settings: dict, audience, run, options) -> dict:
     """Sync the audience's contacts; record every member's outcome in ``run``; return the summary counts."""
-    mc = connect(settings)
+    mc = connect(settings, context=context)
     audience_id = settings["audience_id"]
     ledger = Ledger(context.db, context.business, audience_id)
     try:

@@ -6,14 +6,18 @@ or ``pytest_plugins = ["opus1_mailchimp.testing"]`` in the rootdir's conftest.py
   (any keyword argument of ``Sandbox``).
 * ``mailchimp_client``: the official SDK client (``mailchimp_marketing.Client``) pointed at that sandbox.
 * :func:`sdk_client`: the same for any sandbox, optionally with another key (e.g. to test a wrong one).
+* :func:`refused`, :func:`wait_for` and :class:`FakeClock`: helpers for tests that drive a sandbox.
 """
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 
 import mailchimp_marketing
 import pytest
+from mailchimp_marketing.api_client import ApiClientError
 
 from .sandbox import Sandbox
 
@@ -47,3 +51,37 @@ def mailchimp_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
 def mailchimp_client(mailchimp_sandbox: Sandbox) -> mailchimp_marketing.Client:
     """The official SDK client pointed at ``mailchimp_sandbox``."""
     return sdk_client(mailchimp_sandbox)
+
+
+def refused(call, *args, **kwargs) -> tuple[int, dict]:
+    """Call an SDK method that must fail; returns (HTTP status, problem document)."""
+    with pytest.raises(ApiClientError) as info:
+        call(*args, **kwargs)
+    assert isinstance(info.value.text, str), "problem+json must reach SDK code as a string, as with real Mailchimp"
+    return info.value.status_code, json.loads(info.value.text)
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.01):
+    """Poll until ``predicate()`` is truthy; returns its value (fails the test after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+class FakeClock:
+    """A settable clock for a sandbox (``sandbox.clock = FakeClock()``), so ``last_changed`` is predictable."""
+
+    def __init__(self, start: float = 1_780_000_000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self.now += seconds

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from opus1_integrations.api import OperationFailed, SettingsInvalid
+from opus1_integrations.api import ExitCode, OperationFailed, SettingsInvalid
 from opus1_mailchimp.client import ApiError, Mailchimp, base_url
+from opus1_mailchimp.errors import http_error
 
 KEY = "0123456789abcdef0123456789abcdef-us6"
 
@@ -94,3 +97,82 @@ def test_batch_subscribe_asks_only_for_the_fields_it_reads(mailchimp_sandbox):
     [request] = mailchimp_sandbox.requests
     assert (request.method, request.path, request.query) == (
         "POST", f"/3.0/lists/{mailchimp_sandbox.audience_id}", {"fields": "new_members.email_address,errors"})
+
+
+# ----------------------------------------------------------------- what Mailchimp answered, classified (issue 11)
+
+USER = "studio_owner"
+
+
+def configure(run_cli, sandbox, tmp_path, *extra):
+    export = tmp_path / "accounts.jsonl"
+    export.write_text(json.dumps({
+        "account_id": "acc_1", "status": "active", "created_at": "2026-09-01T10:00:00Z",
+        "updated_at": "2026-11-20T08:12:00Z", "students": [],
+        "account_manager": {"person_id": "per_1", "first_name": "Maria", "last_name": "Lopez",
+                            "email": "parent1@gmail.com", "phone": None}}) + "\n", encoding="utf-8")
+    return run_cli("configure", "mailchimp", "--user-id", USER, "--api-key", sandbox.api_key, "--audience-id",
+                   sandbox.audience_id, "--api-url", sandbox.base_url, "--contacts", export, *extra)
+
+
+@pytest.mark.parametrize("kind", ["503", "500", "429", "429_nobody", "403_nobody", "drop_before"])
+def test_an_outage_is_not_a_rejected_key(mailchimp_sandbox, kind):
+    mailchimp_sandbox.inject(kind)
+    mc = Mailchimp(mailchimp_sandbox.api_key, mailchimp_sandbox.base_url, retry_seconds=0)
+    with pytest.raises(ApiError) as caught:
+        mc.call(mc.ping.get)
+    assert caught.value.unavailable and not caught.value.rejects_key
+    error = caught.value.to_host_error()
+    assert isinstance(error, OperationFailed) and error.exit_code == ExitCode.FAILED
+    assert error.message.startswith("Mailchimp is unavailable") and "/3.0/ping" in error.message
+    assert "nothing to change on your side" in error.hint and "key" not in error.message + error.hint
+
+
+@pytest.mark.parametrize("title, status", [("API Key Invalid", 401), ("API Key Missing", 401),
+                                           ("User Disabled", 403), ("Forbidden", 403)])
+def test_mailchimps_key_titles_are_a_key_problem(title, status):
+    error = http_error(status, {"title": title, "detail": "…"}, "us6.api.mailchimp.com/3.0/ping", "")
+    assert error.rejects_key and error.to_host_error().exit_code == ExitCode.SETTINGS
+
+
+def test_a_401_without_mailchimps_key_title_is_not_a_key_verdict():
+    error = http_error(401, None, "us6.api.mailchimp.com/3.0/ping", "HTTP 401, content type text/html")
+    assert not error.rejects_key and error.to_host_error().exit_code == ExitCode.FAILED
+
+
+def test_diagnose_during_an_outage_says_mailchimp_is_unavailable_not_to_replace_the_key(
+        run_cli, mailchimp_sandbox, tmp_path):
+    assert configure(run_cli, mailchimp_sandbox, tmp_path).code == 0
+    mailchimp_sandbox.inject("503")
+    result = run_cli("diagnose", "mailchimp", "--json")
+    assert result.code == 1
+    messages = json.dumps(result.json())
+    assert "Mailchimp is unavailable" in messages and "nothing to change on your side" in messages
+    assert "/3.0/ping" in messages and "rejected the API key" not in messages and "create or copy" not in messages
+
+
+def test_configure_during_an_outage_exits_1_and_saves_nothing(run_cli, mailchimp_sandbox, tmp_path):
+    mailchimp_sandbox.inject("503")
+    result = configure(run_cli, mailchimp_sandbox, tmp_path)
+    assert result.code == 1, result.err
+    assert "Mailchimp is unavailable" in result.err and mailchimp_sandbox.api_key not in result.err + result.out
+    unsaved = run_cli("validate", "mailchimp")
+    assert unsaved.code == ExitCode.SETTINGS and "not configured" in unsaved.err
+
+
+def test_sync_and_check_during_an_outage_exit_1_naming_the_url(run_cli, mailchimp_sandbox, tmp_path):
+    assert configure(run_cli, mailchimp_sandbox, tmp_path, "--retry-seconds", "0").code == 0
+    mailchimp_sandbox.inject("503")
+    for argv in (["sync", "mailchimp"], ["check", "mailchimp", "parent1@gmail.com"]):
+        result = run_cli(*argv)
+        assert result.code == 1, (argv, result.err)
+        assert "Mailchimp is unavailable" in result.err and f"127.0.0.1:{mailchimp_sandbox.port}/3.0/" in result.err
+        assert "bug" not in result.err and mailchimp_sandbox.api_key not in result.err + result.out
+
+
+def test_a_rejected_key_in_the_middle_of_a_sync_is_still_exit_3(run_cli, mailchimp_sandbox, tmp_path):
+    assert configure(run_cli, mailchimp_sandbox, tmp_path).code == 0
+    mailchimp_sandbox.api_key, real = "f" * 32 + "-us1", mailchimp_sandbox.api_key  # the account's key was revoked
+    result = run_cli("sync", "mailchimp")
+    assert result.code == 3 and "Mailchimp rejected the API key (API Key Invalid" in result.err
+    assert real not in result.err + result.out

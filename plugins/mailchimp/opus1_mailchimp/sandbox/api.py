@@ -1,8 +1,8 @@
-"""The Mailchimp API surface: routes a method and a path below ``/3.0`` to the store and the batches.
+"""The Mailchimp API surface: routes a method and a path below ``/3.0`` to the reads, the writes and the batches.
 
-Used by the HTTP server (after faults; it then waits out the modelled latency, see ``Reply.model_seconds``) and
-by the batch worker for each operation.
-``fields``/``exclude_fields`` (dot notation) are applied to every JSON answer.
+Used by the Sandbox for each HTTP request (the server then waits out the modelled latency, see
+``Reply.model_seconds``) and by the batch worker for each operation. ``fields``/``exclude_fields`` (dot notation) are
+applied to every JSON answer.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ import threading
 import uuid
 from urllib.parse import unquote
 
-from . import replies
+from . import reads, replies, writes
+from .account import Account
 from .batches import Batches
-from .faults import Latency
+from .clock import parse_time
 from .replies import Problem, Reply, problem_reply
-from .rules import ALL_STATUSES
-from .store import SORT_FIELDS, Store, parse_time
+from .rules import ALL_STATUSES, check_choice
+from .traffic import Latency
 
 MAX_COUNT = 1000
 
@@ -26,21 +27,18 @@ MAX_COUNT = 1000
 class Api:
     """Routes API requests; owns the batch runner (whose operations come back through :meth:`dispatch`)."""
 
-    def __init__(self, store: Store, latency: Latency, seed: int = 0):
-        self.store = store
+    def __init__(self, account: Account, latency: Latency, seed: int = 0):
+        self.account = account
         self.latency = latency
-        self.batches = Batches(self.dispatch, latency, store.now, seed)
+        self.batches = Batches(self.dispatch, latency, account.now, seed)
         self._random = random.Random(seed)
         self._random_lock = threading.Lock()
 
-    def instance(self) -> str:
-        """A new problem ``instance`` id (a UUID, deterministic for a seed and request order)."""
-        with self._random_lock:
-            return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
-
     def problem(self, problem: Problem) -> Reply:
-        """The reply for an error."""
-        return problem_reply(problem, self.instance())
+        """The reply for an error, with a new ``instance`` id (a UUID, deterministic for a seed and request order)."""
+        with self._random_lock:
+            instance = str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+        return problem_reply(problem, instance)
 
     def dispatch(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
         """Answer one request; ``path`` is below ``/3.0`` (e.g. ``/lists/abc/members``)."""
@@ -54,53 +52,53 @@ class Api:
         return reply
 
     def _route(self, method: str, parts: list[str], query: dict[str, str], body: bytes) -> Reply:
-        s, b = self.store, self.batches
+        a, b = self.account, self.batches
         skip = _flag(query, "skip_merge_validation")
         match parts:
             case []:
                 _only(method, "GET")
-                return Reply(200, s.root())
+                return Reply(200, reads.root(a))
             case ["ping"]:
                 _only(method, "GET")
                 return Reply(200, {"health_status": "Everything's Chimpy!"})
             case ["lists", list_id]:
                 if method == "GET":
-                    return Reply(200, s.list_info(list_id, _flag(query, "include_total_contacts")))
+                    return Reply(200, reads.list_info(a, list_id, _flag(query, "include_total_contacts")))
                 _only(method, "GET, POST")
                 data = _json(body)
                 members = data.get("members") if isinstance(data, dict) else None
-                answer = s.batch_subscribe(list_id, data, skip, _flag(query, "skip_duplicate_check"),
-                                           new_keys=_member_keys(query, "new_members"),
-                                           updated_keys=_member_keys(query, "updated_members"))
+                answer = writes.batch_subscribe(a, list_id, data, skip, _flag(query, "skip_duplicate_check"),
+                                                new_keys=_member_keys(query, "new_members"),
+                                                updated_keys=_member_keys(query, "updated_members"))
                 return Reply(200, answer, model_seconds=self.latency.member_seconds(
                     len(members) if isinstance(members, list) else 0))
             case ["lists", list_id, "merge-fields"]:
                 _only(method, "GET")
-                return Reply(200, s.merge_field_info(list_id, *_page(query)))
+                return Reply(200, reads.merge_field_info(a, list_id, *_page(query)))
             case ["lists", list_id, "members"]:
                 if method == "GET":
-                    return Reply(200, s.list_members(list_id, **_member_filters(query)))
+                    return Reply(200, reads.list_members(a, list_id, **_member_filters(query)))
                 _only(method, "GET, POST")
-                return Reply(200, s.add_member(list_id, _json(body), skip))
+                return Reply(200, writes.add_member(a, list_id, _json(body), skip))
             case ["lists", list_id, "members", segment]:
                 if method == "GET":
-                    return Reply(200, s.get_member(list_id, segment))
+                    return Reply(200, reads.get_member(a, list_id, segment))
                 if method == "PUT":
-                    return Reply(200, s.put_member(list_id, segment, _json(body), skip))
+                    return Reply(200, writes.put_member(a, list_id, segment, _json(body), skip))
                 if method == "PATCH":
-                    return Reply(200, s.patch_member(list_id, segment, _json(body), skip))
+                    return Reply(200, writes.patch_member(a, list_id, segment, _json(body), skip))
                 _only(method, "GET, PUT, PATCH, DELETE")
-                s.archive_member(list_id, segment)
+                writes.archive_member(a, list_id, segment)
                 return Reply(204)
             case ["lists", list_id, "members", segment, "tags"]:
                 if method == "GET":
-                    return Reply(200, s.member_tags(list_id, segment, *_page(query)))
+                    return Reply(200, reads.member_tags(a, list_id, segment, *_page(query)))
                 _only(method, "GET, POST")
-                s.update_tags(list_id, segment, _json(body))
+                writes.update_tags(a, list_id, segment, _json(body))
                 return Reply(204)
             case ["lists", list_id, "members", segment, "actions", "delete-permanent"]:
                 _only(method, "POST")
-                s.delete_permanent(list_id, segment)
+                writes.delete_permanent(a, list_id, segment)
                 return Reply(204)
             case ["batches"]:
                 if method == "GET":
@@ -161,15 +159,13 @@ def _member_keys(query: dict[str, str], collection: str) -> set[str] | None:
 
 
 def _member_filters(query: dict[str, str]) -> dict:
-    """The keyword arguments of :meth:`Store.list_members` from the query string."""
+    """The keyword arguments of :func:`reads.list_members` from the query string."""
     count, offset = _page(query)
     filters: dict = {"count": count, "offset": offset, "vip_only": _flag(query, "vip_only")}
     filters["member_keys"] = _member_keys(query, "members")
     status = query.get("status")
     if status:
-        if status not in ALL_STATUSES:
-            raise replies.field_error("status", _not_one_of(ALL_STATUSES))
-        filters["status"] = status
+        filters["status"] = check_choice(status, "status", ALL_STATUSES)
     for name in ("email_type", "unique_email_id"):
         if query.get(name):
             filters[name] = query[name]
@@ -177,15 +173,9 @@ def _member_filters(query: dict[str, str]) -> dict:
         if query.get(name):
             filters[name] = parse_time(query[name], name)
     if query.get("sort_field"):
-        if query["sort_field"] not in SORT_FIELDS:
-            raise replies.field_error("sort_field", _not_one_of(SORT_FIELDS))
-        filters["sort_field"] = query["sort_field"]
+        filters["sort_field"] = check_choice(query["sort_field"], "sort_field", reads.SORT_FIELDS)
         filters["sort_dir"] = "DESC" if query.get("sort_dir", "").upper() == "DESC" else "ASC"
     return filters
-
-
-def _not_one_of(allowed: tuple[str, ...]) -> str:
-    return f"Data presented is not one of the accepted values: {', '.join(allowed)}."
 
 
 def _tree(paths: str) -> dict:

@@ -17,9 +17,10 @@ from collections import deque
 from collections.abc import Callable
 
 from . import replies
-from .faults import Latency
+from .render import link
 from .replies import Reply, schema_type
-from .store import link
+from .rules import check_choice
+from .traffic import Latency
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 RESULTS_PER_FILE = 500
@@ -165,9 +166,7 @@ def _operations(body: object) -> list[dict]:
         where = f"operations.item:{i}"
         if not isinstance(op, dict):
             raise schema_type(where, "object", op)
-        if op.get("method") not in METHODS:
-            raise replies.field_error(f"{where}.method",
-                                      f"Data presented is not one of the accepted values: {', '.join(METHODS)}.")
+        check_choice(op.get("method"), f"{where}.method", METHODS)
         if not isinstance(op.get("path"), str):
             raise schema_type(f"{where}.path", "string", op.get("path"))
         for key, kind, expected in (("body", str, "string"), ("operation_id", str, "string"),

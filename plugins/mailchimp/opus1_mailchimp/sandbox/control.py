@@ -1,17 +1,5 @@
-"""The control surface under ``/_sandbox``: the Sandbox's controls over HTTP, for the CLI and other processes.
-
-- ``GET /_sandbox``: base URL, key, audience id, username, connection limit, latency.
-- ``GET /_sandbox/members``: every member (archived included); ``GET /_sandbox/members/{email}``: one, or 404.
-- ``POST /_sandbox/members``: seed one member (an object) or many (an array), each
-  ``{"email", "status", "unsubscribed_by", "merge_fields", "tags", "forgotten"}``.
-- ``GET`` / ``DELETE /_sandbox/requests``: the request log / empty it.
-- ``POST /_sandbox/reset``: empty audience, no batches, empty log, no faults.
-- ``GET`` / ``POST`` / ``DELETE /_sandbox/faults``: list / add ``{"kind", "rate", "count", "methods",
-  "path_contains"}`` / remove all.
-- ``GET`` / ``PUT /_sandbox/latency``: ``{"latency_ms", "per_member_ms"}``.
-- ``GET /_sandbox/batch-results/{id}.tar.gz``: a finished batch's results (its ``response_body_url``).
-
-Answers are JSON; mistakes get 400 ``{"error": "..."}``.
+"""The control surface under ``/_sandbox``: the Sandbox's public controls over HTTP, for the CLI and other processes
+(the endpoints are listed in docs/sandbox.md). Answers are JSON; mistakes get 400 ``{"error": "..."}``.
 """
 
 from __future__ import annotations
@@ -26,37 +14,44 @@ if TYPE_CHECKING:
     from .core import Sandbox
 
 CONTROL_PREFIX = "/_sandbox"
-SEED_KEYS = {"email", "status", "unsubscribed_by", "merge_fields", "tags", "forgotten"}
+SEED_KEYS = {"email", "status", "unsubscribed_by", "unsubscribe_reason", "merge_fields", "tags", "forgotten",
+             "audience_id"}
+AUDIENCE_KEYS = {"id", "name", "merge_fields"}
 FAULT_KEYS = {"kind", "rate", "count", "methods", "path_contains"}
+LATENCY_KEYS = ("latency_ms", "per_member_ms")
 
 
 def control(sandbox: "Sandbox", method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
     """Answer one control request."""
     parts = [unquote(p) for p in path[len(CONTROL_PREFIX):].strip("/").split("/") if p]
     try:
-        return _route(sandbox, method, parts, body)
+        return _route(sandbox, method, parts, query, body)
     except Problem as problem:
         return Reply(400, {"error": problem.detail, "errors": problem.errors or []})
     except (ValueError, TypeError, KeyError) as exc:
         return Reply(400, {"error": f"{type(exc).__name__}: {exc}"})
 
 
-def _route(sandbox: "Sandbox", method: str, parts: list[str], body: bytes) -> Reply:
+def _route(sandbox: "Sandbox", method: str, parts: list[str], query: dict[str, str], body: bytes) -> Reply:
+    audience_id = query.get("audience_id")
     match method, parts:
         case "GET", []:
-            return Reply(200, {"base_url": sandbox.base_url, "api_key": sandbox.api_key,
-                               "audience_id": sandbox.audience_id, "username": sandbox.username,
-                               "max_connections": sandbox.max_connections, **_latency(sandbox)})
+            return Reply(200, sandbox.info())
+        case "GET", ["audiences"]:
+            return Reply(200, {"audiences": sandbox.audiences()})
+        case "POST", ["audiences"]:
+            for item in _items(json.loads(body)):
+                args = dict(_keys(item, AUDIENCE_KEYS))
+                sandbox.add_audience(args.pop("id"), **args)
+            return Reply(200, {"audiences": sandbox.audiences()})
         case "GET", ["members"]:
-            return Reply(200, {"members": sandbox.members()})
+            return Reply(200, {"members": sandbox.members(audience_id)})
         case "GET", ["members", email]:
-            member = sandbox.member(email)
+            member = sandbox.member(email, audience_id)
             return Reply(200, member) if member else Reply(404, {"error": f"{email} is not a member"})
         case "POST", ["members"]:
-            data = json.loads(body)
-            items = data if isinstance(data, list) else [data]
             seeded = []
-            for item in items:
+            for item in _items(json.loads(body)):
                 args = dict(_keys(item, SEED_KEYS))
                 seeded.append(sandbox.seed_member(args.pop("email"), **args))
             return Reply(200, {"members": seeded})
@@ -71,7 +66,7 @@ def _route(sandbox: "Sandbox", method: str, parts: list[str], body: bytes) -> Re
             sandbox.reset()
             return Reply(204)
         case "GET", ["faults"]:
-            return Reply(200, {"faults": sandbox.faults.rules()})
+            return Reply(200, {"faults": sandbox.fault_rules()})
         case "POST", ["faults"]:
             sandbox.inject(**_keys(json.loads(body), FAULT_KEYS))
             return Reply(204)
@@ -81,15 +76,20 @@ def _route(sandbox: "Sandbox", method: str, parts: list[str], body: bytes) -> Re
         case "GET", ["latency"]:
             return Reply(200, _latency(sandbox))
         case "PUT", ["latency"]:
-            data = _keys(json.loads(body), {"latency_ms", "per_member_ms"})
+            data = _keys(json.loads(body), set(LATENCY_KEYS))
             sandbox.set_latency(float(data.get("latency_ms", 0)), float(data.get("per_member_ms", 0)))
             return Reply(200, _latency(sandbox))
         case "GET", ["batch-results", name] if name.endswith(".tar.gz"):
-            archive = sandbox.api.batches.archive(name.removesuffix(".tar.gz"))
+            archive = sandbox.batch_results(name.removesuffix(".tar.gz"))
             if archive is None:
                 return Reply(404, {"error": "no results for this batch (unknown, unfinished or deleted)"})
             return Reply(200, archive, content_type="application/x-gzip")
     return Reply(404, {"error": f"no control {method} {CONTROL_PREFIX}/{'/'.join(parts)}"})
+
+
+def _items(data: object) -> list:
+    """One object or an array of them."""
+    return data if isinstance(data, list) else [data]
 
 
 def _keys(data: object, allowed: set[str]) -> dict:
@@ -103,4 +103,5 @@ def _keys(data: object, allowed: set[str]) -> dict:
 
 
 def _latency(sandbox: "Sandbox") -> dict:
-    return {"latency_ms": sandbox.latency.latency_ms, "per_member_ms": sandbox.latency.per_member_ms}
+    info = sandbox.info()
+    return {key: info[key] for key in LATENCY_KEYS}

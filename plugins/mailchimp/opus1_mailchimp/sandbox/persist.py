@@ -1,4 +1,4 @@
-"""The optional state file: the store as JSON, loaded at start and rewritten atomically after changes."""
+"""The optional state file: the account as JSON, loaded at start and rewritten atomically after changes."""
 
 from __future__ import annotations
 
@@ -8,30 +8,28 @@ import tempfile
 import threading
 from pathlib import Path
 
-from .store import Store
+from .account import Account
 
 
 class StateFile:
-    """Keeps a store in a JSON file. Changes are written by a background thread (bursts coalesce into one
+    """Keeps an account in a JSON file. Changes are written by a background thread (bursts coalesce into one
     write), always via a temporary file and ``os.replace``, and once more on :meth:`stop`."""
 
-    def __init__(self, path: str | os.PathLike, store: Store):
+    def __init__(self, path: str | os.PathLike, account: Account):
         self.path = Path(path)
-        self.store = store
+        self.account = account
         self._dirty = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._write_lock = threading.Lock()
 
-    def load(self) -> bool:
-        """Load the file into the store if it exists; whether it did."""
-        if not self.path.exists():
-            return False
-        self.store.restore(json.loads(self.path.read_text(encoding="utf-8")))
-        return True
+    def load(self) -> None:
+        """Load the file into the account if it exists."""
+        if self.path.exists():
+            self.account.restore(json.loads(self.path.read_text(encoding="utf-8")))
 
     def mark(self) -> None:
-        """Note that the store changed (called by the store under its lock, so it only sets a flag)."""
+        """Note that the account changed (called under the account's lock, so it only sets a flag)."""
         self._dirty.set()
 
     def start(self) -> None:
@@ -50,13 +48,13 @@ class StateFile:
         self.flush()
 
     def flush(self) -> None:
-        """Write the store now if it changed since the last write."""
+        """Write the account now if it changed since the last write."""
         with self._write_lock:
             if not self._dirty.is_set():
                 return
             self._dirty.clear()
-            with self.store.lock:
-                text = json.dumps(self.store.snapshot(), separators=(",", ":"))
+            with self.account.lock:  # the snapshot holds the live members: encode it before anything changes
+                text = json.dumps(self.account.snapshot(), separators=(",", ":"))
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
             try:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from opus1_integrations.testing import Result
+
 USER = "studio_owner"
 
 

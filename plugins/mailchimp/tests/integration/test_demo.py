@@ -23,12 +23,12 @@ def test_the_demo_syncs_the_example_studio_and_the_second_run_writes_nothing(tmp
         env={"PATH": "/usr/bin:/bin", "OPUS1_INT_HOME": str(tmp_path / "home"), "HOME": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr
-    err = result.stderr
+    out = result.stdout
     for step in ("configure", "validate", "sync", "diagnose", "check"):
-        assert f"$ opus1-int {step} mailchimp" in err
-    created = int(re.search(r"First sync: (\d+) clients added", err).group(1))
+        assert f"$ opus1-int {step} mailchimp" in out
+    created = int(re.search(r"First sync: (\d+) clients added", out).group(1))
     assert created > 100
-    assert "2 left alone" in err
-    assert re.search(r"Second sync with nothing changed: \d+ unchanged, 0 writes", err)
-    assert "0123456789abcdef0123456789abcdef" not in err + result.stdout
+    assert "2 left alone" in out
+    assert re.search(r"Second sync with nothing changed: \d+ unchanged, 0 writes", out)
+    assert "0123456789abcdef0123456789abcdef" not in out + result.stderr
     assert not (tmp_path / "home").exists() or not any((tmp_path / "home").iterdir())

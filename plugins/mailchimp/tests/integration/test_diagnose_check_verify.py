@@ -14,7 +14,7 @@ def test_check_explains_a_child_through_the_account_manager(cli, connect, export
     assert answer["people"][0]["reason"] == "child"
     assert answer["contacts"]["parent1@gmail.com"]["live"]["status"] == "subscribed"
     assert answer["contacts"]["parent1@gmail.com"]["last_run"]["outcome"] == "created"
-    people_text = cli("check", "mailchimp", "per_1c").err
+    people_text = cli("check", "mailchimp", "per_1c").out
     assert "Maria" in people_text and "subscribed" in people_text
 
 
@@ -30,7 +30,7 @@ def test_check_shows_an_unsubscribed_client_as_left_alone(cli, connect, export, 
 def test_diagnose_lists_per_contact_errors_in_mailchimps_words(cli, connect, export, mailchimp_sandbox):
     connect(export([account(1), account(2, email="someone@mailinator.com")]))
     result = cli("sync", "mailchimp", "--json")
-    assert result.code == 0 and result.json()["failed"] == 1
+    assert result.code == 6 and result.json()["status"] == "partial" and result.json()["counts"]["failed"] == 1
     diagnosis = cli("diagnose", "mailchimp", "--json")
     assert diagnosis.code == 1
     messages = " ".join(f["message"] + " " + (f["hint"] or "") for f in diagnosis.json()["findings"])
@@ -45,7 +45,9 @@ def test_diagnose_is_clean_after_a_good_sync_and_reports_an_unreachable_mailchim
     mailchimp_sandbox.stop()
     diagnosis = cli("diagnose", "mailchimp", "--json")
     assert diagnosis.code == 1
-    assert any("cannot reach Mailchimp" in f["message"] for f in diagnosis.json()["findings"])
+    [down] = [f for f in diagnosis.json()["findings"] if f["code"] == "connection"]
+    assert "Mailchimp is unavailable" in down["message"] and "/3.0/ping" in down["message"]
+    assert "nothing to change on your side" in down["hint"]
 
 
 def test_verify_finds_a_member_changed_in_mailchimp(cli, connect, export, mailchimp_sandbox):

@@ -20,11 +20,11 @@ def test_leaver_policies(cli, connect, export, mailchimp_sandbox, policy, status
     member = mailchimp_sandbox.member("parent1@gmail.com")
     assert member["status"] == status
     assert ("opus1-left" in {t["name"] for t in member["tags"]}) == tagged
-    counts = result.json()
+    counts = result.json()["counts"]
     assert counts["archived"] == (policy == "archive")
     assert counts["leaver_tagged"] == (policy == "tag")
     assert counts["leaver_kept"] == (policy == "keep")
-    assert cli("sync", "mailchimp", "--json").json()["writes"] == 0
+    assert cli("sync", "mailchimp", "--json").json()["counts"]["writes"] == 0
 
 
 def test_a_leaver_who_returns_loses_the_leaver_tag(cli, connect, export, mailchimp_sandbox):
@@ -51,7 +51,7 @@ def test_the_safety_stop_refuses_a_mass_archive_unless_forced(cli, connect, expo
     assert cli("runs", "--json").json()[0]["status"] == "failed"
     forced = cli("sync", "mailchimp", "--force", "--json")
     assert forced.code == 0, forced.err
-    assert forced.json()["archived"] == 10
+    assert forced.json()["counts"]["archived"] == 10
     assert sum(m["status"] == "archived" for m in mailchimp_sandbox.members()) == 10
 
 

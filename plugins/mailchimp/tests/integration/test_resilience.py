@@ -26,13 +26,13 @@ def test_sync_converges_under_injected_failures(cli, connect, export, mailchimp_
     mailchimp_sandbox.inject(kind, rate=0.3)
     for attempt in range(6):
         result = cli("sync", "mailchimp", "--json")
-        if result.code == 0 and result.json()["failed"] == 0:
+        if result.code == 0 and result.json()["counts"]["failed"] == 0:
             break
     mailchimp_sandbox.clear_faults()
     emails = Counter(m["email_address"] for m in mailchimp_sandbox.members())
     assert set(emails) == expected_emails(n) and max(emails.values()) == 1
     final = cli("sync", "mailchimp", "--json")
-    assert final.json()["writes"] == 0 and final.json()["unchanged"] == n
+    assert final.json()["counts"]["writes"] == 0 and final.json()["counts"]["unchanged"] == n
 
 
 def test_a_network_outage_fails_the_run_with_a_clear_error_and_the_next_run_finishes(cli, connect, export, mailchimp_sandbox):

@@ -19,6 +19,14 @@ def test_the_key_never_appears_in_output_or_the_run_log(cli, connect, export, ma
     assert key not in db_text(home)
 
 
+def test_a_key_pasted_with_surrounding_spaces_is_trimmed_not_refused(cli, export, mailchimp_sandbox):
+    result = cli("configure", "mailchimp", "--user-id", USER, "--api-key", f"  {mailchimp_sandbox.api_key}\t\n",
+                 "--audience-id", mailchimp_sandbox.audience_id, "--api-url", mailchimp_sandbox.base_url,
+                 "--contacts", export([account(1)]))
+    assert result.code == 0, result.err
+    assert cli("validate", "mailchimp").code == 0
+
+
 def test_a_rejected_key_exits_3_without_echoing_it(cli, export, mailchimp_sandbox):
     wrong = "f" * 32 + "-us1"
     result = cli("configure", "mailchimp", "--user-id", USER, "--api-key", wrong, "--audience-id",
@@ -30,7 +38,7 @@ def test_a_rejected_key_exits_3_without_echoing_it(cli, export, mailchimp_sandbo
 
 @pytest.mark.parametrize("crafted", [
     "abc-evil.example.com/x?", "abc-evil.example.com#", "0123456789abcdef0123456789abcdef-evil.example.com",
-    "0123456789abcdef0123456789abcdef-US6", "0123456789abcdef0123456789abcdef-us6 ", "a-b-c",
+    "0123456789abcdef0123456789abcdef-US6", "0123456789abcdef0123456789abcdef-us6\n-evil", "a-b-c",
 ])
 def test_a_crafted_key_is_refused_before_any_request(cli, export, mailchimp_sandbox, crafted):
     mailchimp_sandbox.clear_requests()

@@ -39,7 +39,7 @@ def test_only_eligible_contacts_reach_mailchimp_and_no_child_data_goes_over_the_
     assert set(members) == {"maria.lopez@gmail.com", "sam.self@outlook.com", "olga.parent@yahoo.com",
                             "ivan.petrov@yahoo.com"}
     assert members["maria.lopez@gmail.com"]["merge_fields"]["FNAME"] == "Maria"  # the newer account's manager
-    assert summary["created"] == 4 and summary["failed"] == 0 and summary["status"] == "ok"
+    assert summary["counts"]["created"] == 4 and summary["counts"]["failed"] == 0 and summary["status"] == "ok"
     wire = b"".join(r.body or b"" for r in mailchimp_sandbox.requests) + "".join(
         r.path + json.dumps(r.query) for r in mailchimp_sandbox.requests).encode()
     for secret in (b"Leo", b"leo.lopez.kid", b"Ana", b"Tom", b"2016-04-02", b"Archie", b"not-an-address"):
@@ -57,7 +57,7 @@ def test_members_who_unsubscribed_bounced_or_were_archived_are_never_touched(cli
     mailchimp_sandbox.clear_requests()
     result = cli("sync", "mailchimp", "--json")
     assert result.code == 0, result.err
-    assert result.json()["left_alone"] == 4 and result.json()["created"] == 1
+    assert result.json()["counts"]["left_alone"] == 4 and result.json()["counts"]["created"] == 1
     touched = b"".join((r.body or b"") + r.path.encode() for r in writes(mailchimp_sandbox))
     for n in range(1, 5):
         assert f"parent{n}@gmail.com".encode() not in touched
@@ -74,7 +74,7 @@ def test_a_second_run_with_nothing_changed_sends_no_writes(cli, connect, export,
     result = cli("sync", "mailchimp", "--json")
     assert result.code == 0, result.err
     assert writes(mailchimp_sandbox) == []
-    assert result.json()["unchanged"] == 29 and result.json()["writes"] == 0
+    assert result.json()["counts"]["unchanged"] == 29 and result.json()["counts"]["writes"] == 0
 
 
 def test_a_changed_name_is_sent_as_a_merge_field_patch_without_status(cli, connect, export, mailchimp_sandbox):
@@ -85,7 +85,7 @@ def test_a_changed_name_is_sent_as_a_merge_field_patch_without_status(cli, conne
     export(accounts)
     mailchimp_sandbox.clear_requests()
     result = cli("sync", "mailchimp", "--json")
-    assert result.json()["updated"] == 1
+    assert result.json()["counts"]["updated"] == 1
     assert mailchimp_sandbox.member("parent2@gmail.com")["merge_fields"]["FNAME"] == "Marta"
     sent = [r for r in mailchimp_sandbox.requests if r.method in ("PATCH", "PUT", "POST") and "/_sandbox" not in r.path]
     assert sent and all(b'"status"' not in (r.body or b"") for r in sent)
@@ -101,8 +101,8 @@ def test_an_email_change_keeps_one_member(cli, connect, export, mailchimp_sandbo
     assert result.code == 0, result.err
     emails = sorted(m["email_address"] for m in mailchimp_sandbox.members())
     assert emails == ["new.address@gmail.com", "parent2@gmail.com"]
-    assert result.json()["email_changed"] == 1 and result.json()["created"] == 0
-    assert cli("sync", "mailchimp", "--json").json()["writes"] == 0
+    assert result.json()["counts"]["email_changed"] == 1 and result.json()["counts"]["created"] == 0
+    assert cli("sync", "mailchimp", "--json").json()["counts"]["writes"] == 0
 
 
 def test_an_email_change_to_an_existing_member_does_not_merge_them(cli, connect, export, mailchimp_sandbox):
@@ -116,7 +116,7 @@ def test_an_email_change_to_an_existing_member_does_not_merge_them(cli, connect,
     assert result.code == 0, result.err
     emails = sorted(m["email_address"] for m in mailchimp_sandbox.members())
     assert emails == ["old.address@gmail.com", "parent2@gmail.com", "taken.address@gmail.com"]
-    assert result.json()["email_changed"] == 0 and result.json()["leaver_kept"] == 1
+    assert result.json()["counts"]["email_changed"] == 0 and result.json()["counts"]["leaver_kept"] == 1
 
 
 def test_configured_tags_and_opt_in_program_tags_never_remove_other_tags(cli, connect, export, mailchimp_sandbox):
@@ -178,30 +178,30 @@ def test_someone_who_unsubscribed_is_not_added_again_under_a_new_address(cli, co
     assert result.code == 0, result.err
     assert mailchimp_sandbox.member("new.address@gmail.com") is None
     assert mailchimp_sandbox.member("old.address@gmail.com")["status"] == "unsubscribed"
-    assert result.json()["left_alone"] == 2 and result.json()["writes"] == 0
+    assert result.json()["counts"]["left_alone"] == 2 and result.json()["counts"]["writes"] == 0
 
 
 def test_when_export_settings_and_audience_are_unchanged_a_run_asks_one_question(cli, connect, export, mailchimp_sandbox):
     accounts = [account(n) for n in range(1, 11)]
     connect(export(accounts))
-    assert cli("sync", "mailchimp", "--json").json()["created"] == 10
+    assert cli("sync", "mailchimp", "--json").json()["counts"]["created"] == 10
     mailchimp_sandbox.clear_requests()
     quiet = cli("sync", "mailchimp", "--json")  # right after our own writes: they do not count as changes
     assert quiet.code == 0, quiet.err
-    assert quiet.json()["nothing_changed"] is True and quiet.json()["unchanged"] == 10
+    assert quiet.json()["counts"]["nothing_changed"] is True and quiet.json()["counts"]["unchanged"] == 10
     assert [(r.method, r.query.get("since_last_changed") is not None) for r in mailchimp_sandbox.requests] == [
         ("GET", True)]
 
     time.sleep(1.01 - time.time() % 1)  # a change in the very second of our last write would be taken for ours
     mailchimp_sandbox.seed_member("parent3@gmail.com", status="unsubscribed", unsubscribed_by="contact")
-    after_unsubscribe = cli("sync", "mailchimp", "--json").json()
+    after_unsubscribe = cli("sync", "mailchimp", "--json").json()["counts"]
     assert "nothing_changed" not in after_unsubscribe and after_unsubscribe["left_alone"] == 1
 
     accounts[0]["account_manager"]["first_name"] = "Renamed"
     export(accounts)
-    renamed = cli("sync", "mailchimp", "--json").json()
+    renamed = cli("sync", "mailchimp", "--json").json()["counts"]
     assert renamed["updated"] == 1
 
     assert cli("configure", "mailchimp", "--tags", "opus1", "--tags", "students").code == 0
-    retagged = cli("sync", "mailchimp", "--json").json()
+    retagged = cli("sync", "mailchimp", "--json").json()["counts"]
     assert "nothing_changed" not in retagged and retagged["updated"] == 9

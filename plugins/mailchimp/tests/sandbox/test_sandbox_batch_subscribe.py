@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from sandbox_helpers import refused
+
+from opus1_mailchimp.testing import refused
 
 EXISTS = ("{} is already a list member, do you want to update? please provide update_existing:true in the request "
           "body")
@@ -90,9 +91,10 @@ def test_duplicates_in_one_request(sb, mc, aud):
     assert sb.member("ana@posteo.de")["status"] == "pending"  # the first occurrence wins
 
 
-def test_batch_status_enum_excludes_transactional(mc, aud):
-    answer = mc.lists.batch_list_members(aud, {"members": [member("ana@posteo.de", "transactional")]})
-    assert answer["errors"][0]["field"] == "status"
+def test_batch_status_enum_is_the_writable_statuses(mc, aud):
+    answer = mc.lists.batch_list_members(aud, {"members": [member("ana@posteo.de", "archived"),
+                                                           member("ben@posteo.de", "transactional")]})
+    assert answer["errors"][0]["field"] == "status" and answer["new_members"][0]["status"] == "transactional"
 
 
 def test_at_most_500_members(mc, aud):

@@ -9,7 +9,8 @@ import tarfile
 
 import pytest
 import requests
-from sandbox_helpers import refused, wait_for
+
+from opus1_mailchimp.testing import refused, wait_for
 
 
 def finished(mc, batch_id: str) -> dict:

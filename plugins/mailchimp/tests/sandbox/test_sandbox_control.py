@@ -10,10 +10,9 @@ import sys
 
 import pytest
 import requests
-from sandbox_helpers import refused, wait_for
 
 from opus1_mailchimp.sandbox import Sandbox, main
-from opus1_mailchimp.testing import sdk_client
+from opus1_mailchimp.testing import refused, sdk_client, wait_for
 
 
 def control(sb, method, path, body=None):
@@ -63,7 +62,7 @@ def test_requests_faults_latency_and_reset_over_http(sb, mc):
         ("GET", "/3.0/ping", 500, "[redacted]")]
     assert control(sb, "DELETE", "/requests").status_code == 204 and sb.requests == []
     control(sb, "POST", "/faults", {"kind": "503"})
-    assert control(sb, "DELETE", "/faults").status_code == 204 and sb.faults.rules() == []
+    assert control(sb, "DELETE", "/faults").status_code == 204 and sb.fault_rules() == []
     assert control(sb, "PUT", "/latency", {"latency_ms": 5, "per_member_ms": 1}).json() == {
         "latency_ms": 5.0, "per_member_ms": 1.0}
     assert control(sb, "GET", "/latency").json()["latency_ms"] == 5.0
@@ -117,7 +116,7 @@ def test_command_line_serves_until_sigterm(tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "opus1_mailchimp.sandbox", "--port", "0", "--username", "freddie",
                              "--audience-id", "f00d", "--api-key", "abcdefabcdefabcdefabcdefabcdef12-us6",
-                             "--state", str(state), "--latency-ms", "1"],
+                             "--state", str(state), "--latency-ms", "1", "--max-connections", "30"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         info = dict(proc.stdout.readline().rstrip("\n").split(": ", 1) for _ in range(5))
@@ -125,6 +124,7 @@ def test_command_line_serves_until_sigterm(tmp_path):
         assert info["username"] == "freddie" and info["control_url"] == info["base_url"].replace("/3.0", "/_sandbox")
         auth = ("user", info["api_key"])
         assert requests.get(info["base_url"] + "/", auth=auth, timeout=5).json()["username"] == "freddie"
+        assert requests.get(info["control_url"], timeout=5).json()["max_connections"] == 30
         requests.post(info["control_url"] + "/members", data=json.dumps({"email": "ana@posteo.de"}), timeout=5)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
@@ -145,7 +145,7 @@ def test_main_rejects_bad_arguments(capsys):
 
 @pytest.mark.mailchimp_sandbox(audience_id="abc1234567", latency_ms=2)
 def test_the_fixture_is_configured_by_the_marker(mailchimp_sandbox, mailchimp_client):
-    assert mailchimp_sandbox.audience_id == "abc1234567" and mailchimp_sandbox.latency.latency_ms == 2
+    assert mailchimp_sandbox.audience_id == "abc1234567" and mailchimp_sandbox.info()["latency_ms"] == 2
     assert mailchimp_sandbox.host == "127.0.0.1" and mailchimp_sandbox.port > 0
     assert mailchimp_client.api_client.host == mailchimp_sandbox.base_url
     assert mailchimp_client.lists.get_list("abc1234567")["id"] == "abc1234567"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import requests
-from sandbox_helpers import refused
 
-from opus1_mailchimp.sandbox.store import format_time
+from opus1_mailchimp.sandbox.clock import format_time
+from opus1_mailchimp.testing import refused
 
 
 def emails(page: dict) -> list[str]:

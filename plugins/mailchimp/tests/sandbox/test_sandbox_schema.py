@@ -11,7 +11,9 @@ between 3.0.76 and what Mailchimp sends today are allowed explicitly, each with 
 * merge-field values are strings, numbers or address objects, in answers and requests (the spec says "object")
   [S-hotglue-vcr, S-grouparoo-export];
 * unset timestamps are ``""`` (the spec says date-time) [S-hotglue-vcr, S-grouparoo-byid];
-* batch-subscribe request members may carry ``tags`` (newer than 3.0.76) [S-hotglue-vcr] (request side).
+* batch-subscribe request members may carry ``tags`` (newer than 3.0.76) [S-hotglue-vcr] (request side);
+* PATCH and batch-subscribe request bodies may set ``status: transactional``, as the current API definition allows
+  (3.0.76 had it for POST and PUT only) [S-mc-ts-sdk, in docs/sandbox.md] (request side).
 
 Set timestamps must look exactly like ``2026-06-03T21:30:56+00:00``.
 """
@@ -28,11 +30,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from sandbox_helpers import wait_for
 from jsonschema import FormatChecker
 from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator
 
 from opus1_mailchimp.sandbox import Sandbox
+from opus1_mailchimp.testing import wait_for
 
 SPEC_FILE = Path(__file__).parent.parent / "data" / "mailchimp-marketing-3.0.76.openapi3.json"
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
@@ -91,6 +93,9 @@ def schemas(spec) -> dict:
         assert s[name]["properties"]["merge_fields"]["additionalProperties"]["type"] == "object"
         s[name]["properties"]["merge_fields"]["additionalProperties"] = value
     s["Add List Members"]["properties"]["tags"] = {"type": "array", "items": {"type": "string"}}
+    for name in ("Add List Members", "Add List Members_3"):
+        assert "transactional" not in s[name]["properties"]["status"]["enum"]
+        s[name]["properties"]["status"]["enum"].append("transactional")
     return s
 
 
@@ -139,7 +144,7 @@ def exchanges(tmp_path_factory):
             seen[operation].append((r.status_code, r.headers, r.json() if r.content else None))
             return r
 
-        ana, ben = _h("ana@posteo.de"), _h("ben@posteo.de")
+        ana, ben, dora = _h("ana@posteo.de"), _h("ben@posteo.de"), _h("dora@posteo.de")
         call("getRoot", "/")
         call("getPing", "/ping")
         call("putListsIdMembersId", f"/lists/{aud}/members/{ana}", {
@@ -157,6 +162,12 @@ def exchanges(tmp_path_factory):
         call("patchListsIdMembersId", f"/lists/{aud}/members/{ben}", {"merge_fields": {"LNAME": "Bauer"},
                                                                       "vip": True, "language": "de"})
         call("patchListsIdMembersId", f"/lists/{aud}/members/{ben}", {"merge_fields": {"AGE": "old"}})
+        call("postListsIdMembers", f"/lists/{aud}/members", {"email_address": "dora@posteo.de",
+                                                             "status": "transactional"})
+        call("patchListsIdMembersId", f"/lists/{aud}/members/{dora}", {"status": "unsubscribed"})
+        call("getListsIdMembers", f"/lists/{aud}/members", status="unsubscribed")
+        call("patchListsIdMembersId", f"/lists/{aud}/members/{dora}", {"status": "transactional"})
+        call("getListsIdMembers", f"/lists/{aud}/members", status="transactional")
         call("postListMemberTags", f"/lists/{aud}/members/{ana}/tags",
              {"tags": [{"name": "Violin", "status": "active"}], "is_syncing": False})
         call("postListMemberTags", f"/lists/{aud}/members/{_h('x@posteo.de')}/tags", {"tags": []})
@@ -167,6 +178,7 @@ def exchanges(tmp_path_factory):
             {"email_address": "cleo@posteo.de", "status": "subscribed", "tags": ["Cello"]},
             {"email_address": "ana@posteo.de", "status": "subscribed", "merge_fields": {"LNAME": "Silva"}},
             {"email_address": "fake@example.com", "status": "subscribed"},
+            {"email_address": "emil@posteo.de", "status": "transactional"},
             {"email_address": "dan@posteo.de", "status": "subscribed", "merge_fields": {"AGE": "x"}}]})
         call("postListsId", f"/lists/{aud}", {"members": "nope"}, malformed=True)
         call("getListsIdMembers", f"/lists/{aud}/members", count=2)

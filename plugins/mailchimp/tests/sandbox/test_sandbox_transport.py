@@ -5,17 +5,17 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import os
 import re
 import threading
 import time
 
 import pytest
 import requests
-from sandbox_helpers import refused, wait_for
 from mailchimp_marketing.api_client import ApiClientError
 
 from opus1_mailchimp.sandbox import FAULT_KINDS, Sandbox
-from opus1_mailchimp.testing import sdk_client
+from opus1_mailchimp.testing import refused, sdk_client, wait_for
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 PROBLEM = "application/problem+json; charset=utf-8"
@@ -233,7 +233,7 @@ def test_fault_count_methods_and_path_filters(sb, mc, aud):
     for _ in range(2):
         assert refused(mc.lists.update_list_member, aud, "ana@posteo.de", {"vip": True})[0] == 500
     assert mc.lists.update_list_member(aud, "ana@posteo.de", {"vip": True})["vip"] is True
-    assert sb.faults.rules()[0]["remaining"] == 0
+    assert sb.fault_rules()[0]["remaining"] == 0
     sb.inject("503")
     sb.clear_faults()
     assert mc.ping.get()["health_status"]
@@ -279,5 +279,32 @@ def test_reset_empties_everything_but_keeps_latency(sb, mc):
     sb.inject("500", path_contains="/lists/")
     sb.set_latency(1)
     sb.reset()
-    assert sb.members() == [] and sb.requests == [] and sb.faults.rules() == []
-    assert mc.batches.list()["total_items"] == 0 and sb.latency.latency_ms == 1
+    assert sb.members() == [] and sb.requests == [] and sb.fault_rules() == []
+    assert mc.batches.list()["total_items"] == 0 and sb.info()["latency_ms"] == 1
+
+
+# ---------------------------------------------------------------- idle cost
+
+
+def _wakeups(threads: list[threading.Thread]) -> int:
+    """How often these threads were scheduled so far (voluntary and involuntary context switches, from /proc)."""
+    total = 0
+    for thread in threads:
+        with open(f"/proc/self/task/{thread.native_id}/status", encoding="ascii") as status:
+            total += sum(int(line.split()[1]) for line in status if "ctxt_switches" in line)
+    return total
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc")
+def test_an_idle_sandbox_wakes_no_thread(tmp_path):
+    with Sandbox(state_file=tmp_path / "state.json") as sb:
+        session = requests.Session()
+        assert session.get(f"{sb.base_url}/ping", auth=("u", sb.api_key), timeout=5).status_code == 200  # keep-alive
+        threads = [t for t in threading.enumerate()
+                   if t.name.startswith("mailchimp-sandbox") or "process_request_thread" in t.name]
+        assert len(threads) == 4  # accept loop, batch worker, state writer, the open connection
+        time.sleep(0.2)
+        before = _wakeups(threads)
+        time.sleep(0.5)
+        assert _wakeups(threads) == before
+        session.close()

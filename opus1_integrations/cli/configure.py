@@ -1,16 +1,23 @@
-"""``opus1-int configure INTEGRATION``: a sub-command per integration, its options read from the settings schema."""
+"""``opus1-int configure INTEGRATION`` (a sub-command per integration, its options read from the settings schema)
+and ``opus1-int validate INTEGRATION``."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 
 import click
+import typer
 
-from . import schedule
-from . import settings as settings_store
-from .errors import SettingsInvalid
-from .output import emit_json, people
+from .. import settings as settings_store
+from ..errors import SettingsInvalid
+from ..exit_codes import ExitCode
+from ..host import Host
+from ..integration import Integration
+from ..output import emit_json, messages, results, safe
+from ..plugins import Plugins
+from ..services import configure as configure_service
+from .options import Business, Integration as IntegrationArg, Json
+from .render import check_mark
 
 
 def option_name(prop: str) -> str:
@@ -21,25 +28,24 @@ def option_name(prop: str) -> str:
 class ConfigureGroup(click.Group):
     """Lists one sub-command per loaded integration and builds each from its settings schema on demand."""
 
-    def __init__(self, get_host: Callable, **kwargs):
+    def __init__(self, plugins: Plugins, **kwargs):
         super().__init__(name="configure", help="Save an integration's settings for a business (checked live first).",
+                         short_help="Save an integration's settings, checked live first.",
                          **kwargs)
-        self.get_host = get_host
+        self.plugins = plugins
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """The integrations that loaded."""
-        return self.get_host(open_db=False).plugins.names()
+        return self.plugins.names()
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         """The ``configure`` command of one integration, built from its settings schema."""
-        host = self.get_host(open_db=False)
-        if name not in host.plugins.loaded:
+        if name not in self.plugins.loaded:
             return None
-        host.plugins.get(name)  # raises PluginBroken for a plugin that failed to load
-        return _build_command(name, host.schema(name), self.get_host)
+        return _build_command(name, Integration(self.plugins, name).settings_schema())  # broken: exit 4
 
 
-def _build_command(name: str, schema: dict, get_host: Callable) -> click.Command:
+def _build_command(name: str, schema: dict) -> click.Command:
     props = schema.get("properties", {})
     secrets = settings_store.secret_fields(schema)
     params: list[click.Parameter] = []
@@ -79,21 +85,35 @@ def _build_command(name: str, schema: dict, get_host: Callable) -> click.Command
                 given[prop] = settings_store.env_reference(values[f"{prop}__env"])
             elif value not in (None, ()):
                 given[prop] = list(value) if isinstance(value, tuple) else value
-        host = get_host()
-        stored = settings_store.load(host.db, business, name)
+        host: Host = click.get_current_context().obj
+        stored = host.stored(name, business)
+        for prop in secrets & set(values):
+            if values.get(prop):
+                messages().print(f"[yellow]warning:[/] a secret given as {option_name(prop)} VALUE is visible to "
+                                 f"other users of this machine while the command runs, and is stored in the state "
+                                 f"database (readable by you only); {option_name(prop)}-env VAR keeps it in an "
+                                 "environment variable instead")
         have = {**(stored.settings if stored else {}), **given}
         for prop in schema.get("required", []):
             if prop not in have:
                 given[prop] = _ask(prop, props[prop], prop in secrets)
-        saved = host.configure(name, business, given, contacts_path=contacts, enabled=not disable,
-                               interval_hours=every)
-        hours = schedule.interval_hours(host.db, business, name)
-        state = "saved, disabled" if disable else f"saved and enabled (synced every {hours:g} hours when scheduled)"
+        saved = configure_service.configure(host, name, business, given, contacts_path=contacts,
+                                            enabled=not disable, interval_hours=every)
         if as_json:
-            emit_json({"business": business, "integration": name, "enabled": not disable, "interval_hours": hours,
-                       "settings": saved})
+            emit_json(saved.to_dict())
         else:
-            people().print(f"[green]✓[/] {name} settings for business [bold]{business}[/] {state}.")
+            out = results()
+            if saved.enabled:
+                state = f"saved and enabled (synced every {saved.interval_hours:g} hours when scheduled)"
+            elif disable:
+                state = "saved, disabled"
+            else:
+                state = "saved, not enabled yet: no opus1 accounts export is set"
+            out.print(f"[green]✓[/] {name} settings for business [bold]{safe(business)}[/] {state}.")
+            if saved.contacts_path:
+                out.print(f"  export: {safe(saved.contacts_path)} (absolute, so a scheduled sync finds it)")
+            elif not disable:
+                out.print(f"  enable it with `opus1-int configure {name} --business {business} --contacts PATH`")
         return 0
 
     return click.Command(name, params=params, callback=callback,
@@ -108,3 +128,19 @@ def _ask(prop: str, spec: dict, secret: bool) -> str:
         )
     label = spec.get("title") or prop.replace("_", " ")
     return click.prompt(label, hide_input=secret, err=True)
+
+
+def validate_command(ctx: typer.Context, integration: IntegrationArg, business: Business = "default",
+                     as_json: Json = False) -> None:
+    """Check the saved settings live: each failing check says how to fix it."""
+    checks = configure_service.validate(ctx.obj, integration, business)
+    if as_json:
+        emit_json([c.to_dict() for c in checks])
+    else:
+        out = results()
+        for check in checks:
+            out.print(f"{check_mark(check.ok)} {check.name}: {safe(check.message)}")
+            if not check.ok and check.hint:
+                out.print(f"    [dim]fix:[/] {safe(check.hint)}")
+    if not all(c.ok for c in checks):
+        raise typer.Exit(ExitCode.SETTINGS)

@@ -1,12 +1,35 @@
-"""Latency and failure injection: slow answers, rate limits, server errors, timeouts and dropped connections."""
+"""What happens to an API request on the wire around its answer: a connection slot, an injected fault (slow
+answers, rate limits, server errors, timeouts, dropped connections), the modelled latency and a line in the
+request log."""
 
 from __future__ import annotations
 
+import json
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from .replies import Problem, Reply, problem_reply
+from .replies import Problem, Reply
+
+TOO_MANY = "You have exceeded the limit of {n} simultaneous connections."
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One API request the sandbox received (``Authorization`` redacted) and the status it answered (None: none)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    status: int | None
+
+    def json(self) -> object:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
 
 FAULT_KINDS = ("429", "429_nobody", "403_nobody", "500", "503", "timeout", "drop_before", "drop_after")
 _PROBLEMS = {
@@ -48,7 +71,7 @@ class Faults:
             self._random = random.Random(self._seed)
 
     def add(self, kind: str, rate: float = 1.0, count: int | None = None, methods=None,
-            path_contains: str | None = None) -> FaultRule:
+            path_contains: str | None = None) -> None:
         """Add a rule; ``methods`` is an iterable of HTTP methods (None: all)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; use one of {', '.join(FAULT_KINDS)}")
@@ -60,7 +83,6 @@ class Faults:
         rule = FaultRule(kind, float(rate), count, methods, path_contains)
         with self._lock:
             self._rules.append(rule)
-        return rule
 
     def pick(self, method: str, path: str) -> str | None:
         """The fault to inject into this request, if any (the first matching rule that fires)."""
@@ -78,11 +100,11 @@ class Faults:
             return [asdict(rule) for rule in self._rules]
 
 
-def fault_reply(kind: str, instance: str) -> Reply:
-    """The answer of a fault that answers: problem+json for 429, 500 and 503, an empty body for ``*_nobody``."""
+def fault_reply(kind: str, problem: Callable[[Problem], Reply]) -> Reply:
+    """The answer of a fault that answers: ``problem(...)`` for 429, 500 and 503, an empty body for ``*_nobody``."""
     if kind.endswith("_nobody"):
         return Reply(int(kind[:3]), None, content_type=None)
-    return problem_reply(_PROBLEMS[kind], instance)
+    return problem(_PROBLEMS[kind])
 
 
 class Latency:
@@ -105,3 +127,48 @@ class Latency:
     def member_seconds(self, n: int) -> float:
         """The extra delay of ``n`` members or operations."""
         return self.per_member_ms * n / 1000
+
+
+class Traffic:
+    """Connection slots (at most ``max_connections`` requests in flight), the faults, the latency and the log."""
+
+    def __init__(self, max_connections: int, latency: Latency, seed: int = 0):
+        self.max_connections = max_connections
+        self.latency = latency
+        self.faults = Faults(seed)
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._log: list[RecordedRequest] = []
+
+    def enter(self) -> bool:
+        """Take a connection slot; False when ``max_connections`` requests are already in flight."""
+        with self._lock:
+            if self._in_flight >= self.max_connections:
+                return False
+            self._in_flight += 1
+            return True
+
+    def leave(self) -> None:
+        """Give the slot back."""
+        with self._lock:
+            self._in_flight -= 1
+
+    def too_many(self) -> Problem:
+        """The 429 for a request over the connection limit."""
+        return Problem(429, "Too Many Requests", TOO_MANY.format(n=self.max_connections))
+
+    def record(self, method: str, path: str, query: dict, headers: dict, body: bytes, status: int | None) -> None:
+        """Add a request to the log, its ``Authorization`` header redacted."""
+        headers = {k: ("[redacted]" if k.lower() == "authorization" else v) for k, v in headers.items()}
+        with self._lock:
+            self._log.append(RecordedRequest(method, path, query, headers, body, status))
+
+    def requests(self) -> list[RecordedRequest]:
+        """Every API request logged so far, oldest first."""
+        with self._lock:
+            return list(self._log)
+
+    def clear(self) -> None:
+        """Empty the log."""
+        with self._lock:
+            self._log.clear()
