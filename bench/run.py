@@ -155,7 +155,8 @@ class Opus1:
             self.cli + ["sync", "mailchimp", "--contacts", str(contacts), "--json"], self.env)
         if code:
             raise RuntimeError(f"sync failed (exit {code}): {out}")
-        return {**json.loads(out), "seconds": seconds, "cpu_s": cpu, "peak_mb": peak,
+        summary = json.loads(out)  # the counts at the top level (older installations) or under "counts"
+        return {**summary, **summary.get("counts", {}), "seconds": seconds, "cpu_s": cpu, "peak_mb": peak,
                 "sandbox_cpu_s": self.sandbox.cpu() - before, "seen": self.sandbox.requests()}
 
 

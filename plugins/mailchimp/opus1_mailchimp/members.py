@@ -2,10 +2,10 @@
 
 Pages go to a sink as they arrive (the sync's scratch database), so memory holds only the pages in flight. The
 listing of all members and the listing of archived ones (Mailchimp may leave those out of the first) are read at
-the same time. Paging is bounded by what the pages hold, not by what Mailchimp claims: a listing stops at the
-first page that comes back short or empty, or that repeats a page already read, and never goes past the
-``total_items`` of its first page; so each listing sends at most one request per page of new members received,
-plus those already in flight (at most the client's connection limit).
+the same time. Paging is bounded by what the pages hold, not by what Mailchimp claims (``paging.read_pages``): a
+listing ends at the first page that comes back short or empty, never goes past the ``total_items`` of its first
+page, and here also ends at a page that repeats one already read; so each listing sends at most one request per
+page of new members received, plus those in flight (at most the client's connection limit).
 """
 
 from __future__ import annotations
@@ -14,17 +14,21 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from itertools import chain
 from typing import NamedTuple
 
 from .client import Mailchimp
 from .ledger import tag_set
+from .paging import read_pages
 
 PAGE = 1000
 FIELDS = [
     "members.email_address", "members.status", "members.merge_fields", "members.tags", "total_items",
 ]
+#: What a page must hold (``total_items`` is only a hint: it is not checked, and ignored unless a count).
+MEMBERS_SHAPE = {"members?": [{"email_address": str, "status": str, "merge_fields?": dict, "tags?": [{"name": str}]}]}
 #: The merge fields a sync may write, so the only ones it keeps of a member.
 MERGE_FIELDS = ("FNAME", "LNAME", "PHONE")
 #: Where a member was read: the listing of all members, or that of archived ones (the first one wins).
@@ -76,69 +80,43 @@ def _scalar(value: object) -> object:
     return json.dumps(value, sort_keys=True)
 
 
-class _Listing:
-    """One listing's paging: which offset comes next and whether to ask for more."""
-
-    def __init__(self, status: str | None):
-        self.status = status
-        self.source = ARCHIVED if status else ALL
-        self.next = 0
-        self.claimed: int | None = None  # total_items of the first page
-        self.open = True
-        self.seen: set[bytes] = set()  # digests of the pages read, to notice one served again
-
-    def wants(self) -> bool:
-        if not self.open:
-            return False
-        if self.claimed is None:
-            return self.next == 0  # the first page alone, until it says how many there are
-        return self.next < self.claimed
-
-    def take(self, page: dict) -> list[dict]:
-        members = page.get("members") or []
-        if self.claimed is None:
-            total = page.get("total_items")
-            self.claimed = total if isinstance(total, int) and total >= 0 else PAGE * 2**20
-        digest = hashlib.sha256("\n".join(m.get("email_address") or "" for m in members).encode()).digest()
-        if len(members) < PAGE or digest in self.seen:
-            self.open = False
-        self.seen.add(digest)
-        return members
-
-
 def read_members(mc: Mailchimp, audience_id: str, sink: Callable[[list[tuple]], None],
                  on_page: Callable[[int, int | None], None] | None = None,
                  stop: threading.Event | None = None) -> int:
-    """Read every member of the audience, archived ones included, into ``sink`` as rows (``member_row``), a
-    page at a time, in this thread; returns how many rows were passed. ``on_page(n, claimed)`` gets each page's
-    size and, with a listing's first page, the number of members it claims. Stops early when ``stop`` is set.
+    """Read every member of the audience, archived ones included, into ``sink`` as rows (``member_row``), a page
+    at a time (never two at once); returns how many rows were passed. The two listings are read at the same time,
+    each with ``paging.read_pages``. ``on_page(n, claimed)`` gets each page's size and, with a listing's first
+    page, the number of members it claims. Stops early when ``stop`` is set.
     """
-    listings = [_Listing(None), _Listing("archived")]
-    in_flight: dict[Future, _Listing] = {}
-    rows = 0
+    lock = threading.Lock()
 
-    def fetch(listing: _Listing, offset: int) -> dict:
-        extra = {"status": listing.status} if listing.status else {}
-        return mc.call(mc.lists.get_list_members_info, audience_id, count=PAGE, offset=offset, fields=FIELDS, **extra)
+    def listing(status: str | None) -> int:
+        source = ARCHIVED if status else ALL
+        extra = {"status": status} if status else {}
 
-    with ThreadPoolExecutor(max_workers=mc.max_connections) as pool:
-        try:
-            while True:
-                for listing in listings:  # keep up to max_connections requests in flight, listings taking turns
-                    while listing.wants() and len(in_flight) < mc.max_connections and not (stop and stop.is_set()):
-                        in_flight[pool.submit(fetch, listing, listing.next)] = listing
-                        listing.next += PAGE
-                if not in_flight:
-                    return rows
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    listing = in_flight.pop(future)
-                    first = listing.claimed is None
-                    members = listing.take(future.result())
-                    sink([member_row(m, listing.source) for m in members])
-                    rows += len(members)
-                    if on_page:
-                        on_page(len(members), listing.claimed if first else None)
-        finally:
-            for future in in_flight:
-                future.cancel()
+        def fetch(offset: int) -> dict:
+            return mc.call(mc.lists.get_list_members_info, audience_id, count=PAGE, offset=offset, fields=FIELDS,
+                           shape=MEMBERS_SHAPE, **extra)
+
+        first = fetch(0)
+        total = first.get("total_items")
+        claimed = total if type(total) is int and total >= 0 else None
+        pages = [first.get("members") or []]
+        if len(pages[0]) >= PAGE:
+            pages = chain(pages, read_pages(lambda offset: fetch(offset).get("members") or [], PAGE,
+                                            mc.max_connections, claimed, start=PAGE))
+        rows, seen = 0, set()
+        for page in pages:
+            digest = hashlib.sha256("\n".join(m["email_address"] for m in page).encode()).digest()
+            if digest in seen or (stop and stop.is_set()):  # a page served again: the listing goes round in circles
+                break
+            seen.add(digest)
+            with lock:
+                sink([member_row(m, source) for m in page])
+            rows += len(page)
+            if on_page:
+                on_page(len(page), claimed if len(seen) == 1 else None)
+        return rows
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return sum(pool.map(listing, (None, "archived")))

@@ -21,7 +21,7 @@ def test_changes_go_out_in_batches_jobs_of_at_most_the_operation_limit(cli, conn
     mailchimp_sandbox.clear_requests()
     result = cli("sync", "mailchimp", "--json")
     assert result.code == 0, result.err
-    assert result.json()["updated"] == 7 and result.json()["failed"] == 0
+    assert result.json()["counts"]["updated"] == 7 and result.json()["counts"]["failed"] == 0
     jobs = [r for r in mailchimp_sandbox.requests if r.method == "POST" and r.path.endswith("/batches")]
     assert [len(json.loads(r.body)["operations"]) for r in jobs] == [3, 3, 1]
     for n in range(1, 8):
@@ -33,7 +33,7 @@ def test_the_dry_run_lists_the_first_changes_and_says_how_many_more(cli, connect
     connect(export([account(n) for n in range(1, 6)]))
     result = cli("sync", "mailchimp", "--dry-run", "--json")
     assert result.code == 0, result.err
-    assert result.json()["created"] == 5
+    assert result.json()["counts"]["created"] == 5
     listed = [n for n in range(1, 6) if f"parent{n}@gmail.com" in result.err]
     assert listed == [1, 2]
     assert "3 more changes are not shown" in result.err

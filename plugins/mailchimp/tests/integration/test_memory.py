@@ -60,8 +60,8 @@ def _peak(cli, tmp_path, info: dict, n: int) -> int:
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert first.code == 0 and first.json()["created"] == n, first.err
-    assert compare.code == 0 and compare.json()["updated"] == n // 100, compare.err
+    assert first.code == 0 and first.json()["counts"]["created"] == n, first.err
+    assert compare.code == 0 and compare.json()["counts"]["updated"] == n // 100, compare.err
     return peak
 
 
