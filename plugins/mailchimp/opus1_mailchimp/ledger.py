@@ -72,15 +72,13 @@ class Ledger:
         self.business = business
         self.audience_id = audience_id
 
-    def file(self) -> str:
-        """The file of the database the ledger lives in (the host's state database)."""
-        return next(row[2] for row in self.db.conn.execute("PRAGMA database_list") if row[1] == "main")
-
-    def rows_query(self, schema: str) -> tuple[str, list[str]]:
-        """The query of every member synced before, in key order, as (key, email, person ids as JSON, managed tags as
-        JSON, left), on the ledger's database attached as ``schema``; and its parameters."""
-        return (f"SELECT key, email, person_ids, managed_tags, left FROM {schema}.{TABLE}"
-                " WHERE business = ? AND audience_id = ? ORDER BY key", [self.business, self.audience_id])
+    def source(self, schema: str) -> tuple[str, str, list[str]]:
+        """Where to copy the members synced before from: the ledger database's file, the query of its rows in key
+        order as (key, email, person ids as JSON, managed tags as JSON, left) with that file attached as ``schema``,
+        and the query's parameters."""
+        file = next(row[2] for row in self.db.conn.execute("PRAGMA database_list") if row[1] == "main")
+        return (file, f"SELECT key, email, person_ids, managed_tags, left FROM {schema}.{TABLE}"
+                      " WHERE business = ? AND audience_id = ? ORDER BY key", [self.business, self.audience_id])
 
     def last_sync(self) -> LastSync | None:
         """The last complete sync, or ``None``."""

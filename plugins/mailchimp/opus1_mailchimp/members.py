@@ -20,6 +20,7 @@ from itertools import chain
 from typing import NamedTuple
 
 from .client import Mailchimp
+from .errors import malformed
 from .ledger import tag_set
 from .paging import read_pages
 
@@ -27,8 +28,9 @@ PAGE = 1000
 FIELDS = [
     "members.email_address", "members.status", "members.merge_fields", "members.tags", "total_items",
 ]
-#: What a page must hold (``total_items`` is only a hint: it is not checked, and ignored unless a count).
-MEMBERS_SHAPE = {"members?": [{"email_address": str, "status": str, "merge_fields?": dict, "tags?": [{"name": str}]}]}
+#: What a page must hold: a list of objects, each checked by ``member_row`` (``total_items`` is only a hint: it
+#: is not checked, and ignored unless a count).
+MEMBERS_SHAPE = {"members?": [dict]}
 #: The merge fields a sync may write, so the only ones it keeps of a member.
 MERGE_FIELDS = ("FNAME", "LNAME", "PHONE")
 #: Where a member was read: the listing of all members, or that of archived ones (the first one wins).
@@ -47,11 +49,19 @@ class Member(NamedTuple):
 
 
 def member_row(data: dict, source: int) -> tuple:
-    """A member object of the API as a row: (key, email, status, FNAME, LNAME, PHONE, tags as JSON, source)."""
-    fields = data.get("merge_fields") or {}
-    email = data["email_address"]
-    return (email.strip().lower(), email, data["status"], _scalar(fields.get("FNAME")), _scalar(fields.get("LNAME")),
-            _scalar(fields.get("PHONE")), _tags_json(tuple(t["name"] for t in data.get("tags") or ())), source)
+    """A member object of the API as a row: (key, email, status, FNAME, LNAME, PHONE, tags as JSON, source).
+    Raises ``ValueError`` for an object that is not a member (checked here, at a third of the cost of a walk of its
+    shape: a sync reads every member)."""
+    email, status, fields, tags = data.get("email_address"), data.get("status"), data.get("merge_fields"), data.get("tags")
+    fields = {} if fields is None else fields
+    tags = [] if tags is None else tags
+    names = tuple(t.get("name") if type(t) is dict else None for t in tags) if type(tags) is list else (None,)
+    if type(email) is not str or type(status) is not str or type(fields) is not dict or not all(
+            type(name) is str for name in names):
+        raise ValueError("a member without a text email_address and status, an object of merge_fields and named "
+                         "tags")
+    return (email.strip().lower(), email, status, _scalar(fields.get("FNAME")), _scalar(fields.get("LNAME")),
+            _scalar(fields.get("PHONE")), _tags_json(names), source)
 
 
 @lru_cache(maxsize=4096)
@@ -105,18 +115,23 @@ def read_members(mc: Mailchimp, audience_id: str, sink: Callable[[list[tuple]], 
         if len(pages[0]) >= PAGE:
             pages = chain(pages, read_pages(lambda offset: fetch(offset).get("members") or [], PAGE,
                                             mc.max_connections, claimed, start=PAGE))
-        rows, seen = 0, set()
+        count, seen = 0, set()
         for page in pages:
-            digest = hashlib.sha256("\n".join(m["email_address"] for m in page).encode()).digest()
+            try:
+                rows = [member_row(m, source) for m in page]
+            except ValueError as exc:
+                raise malformed(f"unexpected shape: {exc}", f"{mc.api.host}/lists/{audience_id}/members",
+                                transient=False) from None
+            digest = hashlib.sha256("\n".join(row[1] for row in rows).encode()).digest()
             if digest in seen or (stop and stop.is_set()):  # a page served again: the listing goes round in circles
                 break
             seen.add(digest)
             with lock:
-                sink([member_row(m, source) for m in page])
-            rows += len(page)
+                sink(rows)
+            count += len(page)
             if on_page:
                 on_page(len(page), claimed if len(seen) == 1 else None)
-        return rows
+        return count
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         return sum(pool.map(listing, (None, "archived")))

@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from opus1_integrations.api import ItemOutcome
 
-from .ledger import Ledger, Synced, decode, tag_set
+from .ledger import Synced, decode, tag_set
 from .members import Member, member_from_row
 from .planner import Action
 from .sender import Sent
@@ -64,25 +64,21 @@ def _jsontag_set(tags: frozenset[str]) -> str | None:
 
 
 class MemberWriter:
-    """Takes the members read from Mailchimp, page by page, on a connection of its own (the reading thread's)."""
+    """Takes the members read from Mailchimp, page by page, on a connection of its own (the reading threads')."""
 
     def __init__(self, path: Path):
         self.db = _connect(path)
-        self.db.execute("CREATE TABLE raw (key, email, status, fname, lname, phone, tags, source)")
+        self.db.execute(f"CREATE TABLE members ({_MEMBER_COLUMNS}, source, PRIMARY KEY (key, source)) WITHOUT ROWID")
         self.db.execute("BEGIN")
 
     def add(self, rows: list[tuple]) -> None:
         """Store members as read: (key, email, status, FNAME, LNAME, PHONE, tags JSON, source) where ``source`` 0
-        is the full listing and 1 the listing of archived members."""
-        self.db.executemany("INSERT INTO raw VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        is the full listing and 1 the listing of archived members. The first row of a key and source is kept; the
+        readers take the full listing's row of an address before the archived one's."""
+        self.db.executemany("INSERT OR IGNORE INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def finish(self) -> None:
-        """Keep one row per address (the full listing's, else the first read), in key order; close."""
-        self.db.execute(f"CREATE TABLE members ({_MEMBER_COLUMNS}, PRIMARY KEY (key)) WITHOUT ROWID")
-        self.db.execute(
-            f"INSERT INTO members SELECT {_MEMBER_COLUMNS} FROM (SELECT *, MIN(source * 4294967296 + rowid) "
-            "FROM raw GROUP BY key) ORDER BY key")
-        self.db.execute("DROP TABLE raw")
+        """Commit and close."""
         self.db.execute("COMMIT")
         self.db.close()
 
@@ -134,14 +130,14 @@ class Scratch:
         return MemberWriter(self._members_path)
 
     def attach_members(self) -> None:
-        """Make the members table (once ``MemberWriter.finish`` made it) readable beside the others."""
+        """Make the members table (once ``MemberWriter.finish`` committed it) readable beside the others."""
         self.db.execute("ATTACH DATABASE ? AS mc", (str(self._members_path),))
 
-    def copy_ledger(self, ledger: Ledger) -> None:
-        """Keep the ledger's rows as the sync found them (read straight from its database file, opened read-only),
-        and index them by person."""
-        query, params = ledger.rows_query("ledger")
-        self.db.execute("ATTACH DATABASE ? AS ledger", (f"file:{quote(ledger.file())}?mode=ro",))
+    def copy_ledger(self, file: str, query: str, params: list[str]) -> None:
+        """Keep the ledger's rows as the sync found them, and index them by person: ``query`` (of
+        ``Ledger.source("ledger")``) reads them from the ledger's database ``file``, attached read-only. Runs on
+        any one thread (the connection is not used elsewhere meanwhile)."""
+        self.db.execute("ATTACH DATABASE ? AS ledger", (f"file:{quote(file)}?mode=ro",))
         try:
             self.db.execute("BEGIN")
             self.db.execute(f"INSERT INTO synced {query}", params)
@@ -156,7 +152,7 @@ class Scratch:
     def pair(self, contacts: Iterable) -> Iterator[tuple[object, Member | None, Synced | None]]:
         """Each contact with its member and its ledger row, walking both tables in key order beside the contacts
         (which come in key order: ``Audience.contacts``); ledger rows no contact claims are kept for ``leavers``."""
-        members = _Walk(self.db.execute(f"SELECT {_MEMBER_COLUMNS} FROM mc.members ORDER BY key"))
+        members = _Walk(self.db.execute(f"SELECT {_MEMBER_COLUMNS} FROM mc.members ORDER BY key, source"))
         ledger = _Walk(self.db.execute(f"SELECT {_LEDGER_COLUMNS} FROM synced ORDER BY key"))
         unmatched: list[tuple[str]] = []
         previous = None
@@ -186,7 +182,8 @@ class Scratch:
 
     def member(self, key: str) -> Member | None:
         """The member of an address, as read."""
-        row = self.db.execute(f"SELECT {_MEMBER_COLUMNS} FROM mc.members WHERE key = ?", (key,)).fetchone()
+        row = self.db.execute(f"SELECT {_MEMBER_COLUMNS} FROM mc.members WHERE key = ? ORDER BY source LIMIT 1",
+                              (key,)).fetchone()
         return member_from_row(row) if row else None
 
     def moved(self, key: str) -> bool:
@@ -202,7 +199,8 @@ class Scratch:
         rows = self.db.execute(
             f"SELECT {', '.join('s.' + c for c in _LEDGER_COLUMNS.split(', '))}, "
             f"{', '.join('m.' + c for c in _MEMBER_COLUMNS.split(', '))} FROM unmatched u JOIN synced s USING (key) "
-            "LEFT JOIN mc.members m USING (key) WHERE u.key NOT IN (SELECT key FROM moved) ORDER BY u.key")
+            "LEFT JOIN mc.members m ON m.key = u.key AND m.source = (SELECT MIN(source) FROM mc.members WHERE key = u.key)"
+            " WHERE u.key NOT IN (SELECT key FROM moved) ORDER BY u.key")
         for row in rows:
             yield decode(row[:5]), member_from_row(row[5:]) if row[5] is not None else None
 
@@ -300,7 +298,8 @@ def _action(row: tuple) -> Action:
 
 
 class _Walk:
-    """Rows of a cursor ordered by their first column (unique), taken in ascending key order."""
+    """Rows of a cursor ordered by their first column (a key), taken in ascending key order: the first row of a
+    key is the one found, any others are passed over."""
 
     def __init__(self, cursor: sqlite3.Cursor):
         self._cursor = cursor

@@ -141,9 +141,10 @@ def _counts(tally: Counter) -> dict[str, int]:
 
 
 def _read_while_loading(mc, audience_id: str, audience, scratch: Scratch, ledger: Ledger, progress) -> frozenset[str]:
-    """Read the audience's members into ``scratch`` and its merge tags (returned) from Mailchimp, concurrently,
-    while the export loads and the ledger is copied (the reads wait on the network, the rest on the CPU). The
-    whole export is read and checked before this returns, so before anything is sent."""
+    """Read the audience's members into ``scratch`` and its merge tags (returned) from Mailchimp, and copy the
+    ledger into ``scratch``, all concurrently while the export loads (the reads wait on the network, the copy on
+    SQLite, the load on the CPU). The whole export is read and checked before this returns, so before anything is
+    sent."""
     reading = progress.add_task("reading the audience", total=None)
     stop = threading.Event()
     claimed = 0
@@ -162,16 +163,18 @@ def _read_while_loading(mc, audience_id: str, audience, scratch: Scratch, ledger
             writer.close()
             raise
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    source = ledger.source("ledger")
+    with ThreadPoolExecutor(max_workers=3) as pool:
         members = pool.submit(read)
         fields = pool.submit(merge_tags, mc, audience_id)
+        copied = pool.submit(scratch.copy_ledger, *source)  # SQLite's own work: it does not hold up the load
         try:
-            scratch.copy_ledger(ledger)
             audience.load()  # an export that is rejected is reported first
         except BaseException:
             stop.set()
             mc.close()  # ends the reading's retries, so the error is not held up by a slow or failing network
             raise
+        copied.result()
         members.result()
         tags = fields.result()
     scratch.attach_members()

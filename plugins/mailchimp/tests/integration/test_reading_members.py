@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from opus1_mailchimp.client import Mailchimp
+from opus1_mailchimp.client import ApiError, Mailchimp
 from opus1_mailchimp.members import PAGE, read_members
 
 KEY = "0123456789abcdef0123456789abcdef-us6"
@@ -111,3 +111,18 @@ def test_a_missing_or_invalid_total_reads_until_a_short_page(total):
     regular = sorted(offset for offset, status in seen if status is None)
     assert regular[:4] == [0, 1000, 2000, 3000] and len(regular) <= 4 + CONNECTIONS
     assert {f"member{n}@gmail.com" for n in range(3 * PAGE + 10)} <= {row[0] for row in rows}
+
+
+@pytest.mark.parametrize("bad", [{"status": "subscribed"}, {"email_address": 5, "status": "subscribed"},
+                                 {"email_address": "a@b.de", "status": "subscribed", "tags": [{"name": 7}]},
+                                 {"email_address": "a@b.de", "status": "subscribed", "merge_fields": []},
+                                 {"email_address": "a@b.de", "status": "subscribed", "tags": "vip"}, "text"])
+def test_a_page_holding_something_that_is_not_a_member_is_an_unusable_answer(bad):
+    def answer(offset: int, status: str | None) -> dict:
+        return {"members": [member(1), bad] if status is None else [], "total_items": 2}
+
+    with fake_mailchimp(answer) as (url, seen):
+        with pytest.raises(ApiError) as caught:
+            read(url)
+    assert caught.value.title == "Unusable answer" and "unexpected shape" in caught.value.detail
+    assert "/lists/aud/members" in caught.value.url
