@@ -11,16 +11,23 @@ def utcnow() -> datetime:
 
 
 def iso(moment: datetime | None) -> str | None:
-    """A moment as stored and shown: ISO 8601 in UTC, to the second (``None`` stays ``None``)."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds") if moment else None
+    """A moment as stored and shown: ISO 8601 in UTC with microseconds (``2026-11-20T08:00:00.250000+00:00``; a
+    moment on a whole second is written without them, ``2026-11-20T08:00:00+00:00``, as Python does). ``None`` stays
+    ``None``.
+
+    Stored times sort as text in time order, and compare with each other exactly, rows written before sub-second
+    times included: the fraction has six digits, and at the same second ``+`` sorts before ``.``, as the whole second
+    comes before its fractions.
+    """
+    return moment.astimezone(timezone.utc).isoformat() if moment else None
 
 
 def now() -> str:
-    """The current time as stored in the database: ISO 8601 text in UTC."""
+    """The current time as stored in the database: ISO 8601 text in UTC, with microseconds."""
     return iso(utcnow())
 
 
 def parse(text: str) -> datetime:
-    """Stored ISO 8601 text as an aware datetime (naive text is taken as UTC)."""
+    """Stored ISO 8601 text (with or without fractions of a second) as an aware datetime; naive text is UTC."""
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

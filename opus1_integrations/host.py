@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import sqlite_utils
+from rich.console import Console
 
 from . import settings as settings_store
 from . import state
@@ -14,6 +15,7 @@ from .business import business_id
 from .context import Context
 from .errors import SettingsInvalid
 from .integration import Integration
+from .output import people
 from .plugins import Plugins
 
 
@@ -42,6 +44,11 @@ class Host:
         """The state database, opened (and migrated) on first use."""
         return state.open_db()
 
+    @cached_property
+    def console(self) -> Console:
+        """The console for people that the hooks' contexts share (one per ``Host``: building one costs)."""
+        return people()
+
     def close(self) -> None:
         """Close the state database if it was opened."""
         db = self.__dict__.pop("db", None)
@@ -59,7 +66,8 @@ class Host:
             if migrations is not None:
                 state.apply_migrations(self.db, migrations)
             self._migrated.add(integration.name)
-        return Context(business=business, integration=integration.name, db=self.db, show_progress=show_progress)
+        return Context(business=business, integration=integration.name, db=self.db, console=self.console,
+                       show_progress=show_progress)
 
     def stored(self, name: str, business: str) -> settings_store.StoredSettings | None:
         """The business's saved settings for an integration, or ``None`` when it was never configured; a business

@@ -25,6 +25,33 @@ class Locked(OperationFailed):
 
 
 _WAIT_POLL = 0.05
+_open: set[int] = set()  # this process's descriptors of lock files (held, or being tried)
+
+
+def _close_inherited() -> None:
+    """In a forked child: close the lock files the parent had open. A ``flock`` belongs to the open file, which the
+    child shares, so the child's copies would keep the parent's locks held for as long as the child lives; closing
+    a copy never releases the parent's lock."""
+    for fd in list(_open):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _open.clear()
+
+
+os.register_at_fork(after_in_child=_close_inherited)
+
+
+def _open_lock_file(path: Path) -> int:
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    _open.add(fd)
+    return fd
+
+
+def _close(fd: int) -> None:
+    _open.discard(fd)
+    os.close(fd)
 
 
 @contextmanager
@@ -39,7 +66,7 @@ def business_lock(
     """
     path = lock_path(business, integration)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    fd = _open_lock_file(path)
     try:
         while True:
             try:
@@ -58,7 +85,7 @@ def business_lock(
                 time.sleep(_WAIT_POLL)
         yield
     finally:
-        os.close(fd)
+        _close(fd)
 
 
 def lock_is_free(business: str, integration: str) -> bool:
@@ -66,11 +93,11 @@ def lock_is_free(business: str, integration: str) -> bool:
     path = lock_path(business, integration)
     if not path.exists():
         return True
-    fd = os.open(path, os.O_RDWR)
+    fd = _open_lock_file(path)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
     finally:
-        os.close(fd)
+        _close(fd)
     return True

@@ -17,9 +17,18 @@ from rich.markup import escape
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+class _Results(Console):
+    """A console whose reader may go away (``| head``): that ends the command as a closed pipe, not as exit 1."""
+
+    def on_broken_pipe(self) -> None:
+        """Stop printing and let the front door end quietly (rich's default exits 1)."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def results() -> Console:
     """A rich console on stdout for a command's results (tables, reports): what ``| less`` or ``> file`` keeps."""
-    return Console(highlight=False, soft_wrap=True)
+    return _Results(highlight=False, soft_wrap=True)
 
 
 def messages() -> Console:

@@ -3,11 +3,21 @@ it is shown, logged or stored."""
 
 from __future__ import annotations
 
+import os
 import threading
 
 REDACTED = "********"
 _known: set[str] = set()
 _lock = threading.Lock()
+
+
+def _new_lock() -> None:
+    """In a forked child (a fleet's worker process): a lock of its own, in case another thread held the parent's."""
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock)
 
 
 def remember(secret: str) -> None:

@@ -1,23 +1,35 @@
-"""The run log: one row per sync run with its status and counts, one row per item (contact) with its outcome."""
+"""The run log: one row per sync run with its status and counts, one row per item (contact) with its outcome.
+
+Over 300 lines for a reason: the run's statuses and the items' outcomes, each documented, take a sixth of it, and the
+writing (a run from insert to finish) and reading (filters, items) of the same two tables belong together; pruning
+lives in ``retention``.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
 import sqlite_utils
 
-from .clock import now
+from .clock import iso, now, utcnow
 from .locks import lock_is_free
 from .redaction import scrub
 from .state import StateUnusable, unusable
 
 _FLUSH_EVERY = 1000
+# Plain rows, many per statement: one step of SQLite, so the thread holding the write lock gives up Python's lock
+# once per statement, not once per row (executemany), and its transaction is not drawn out by other threads.
+_ROWS_PER_INSERT = 200
+_INSERT_ITEMS = "insert into run_items (run_id, key, outcome, error_code, message, hint) values "
+
+Clock = Callable[[], datetime]
 
 
 class RunStatus(StrEnum):
@@ -78,12 +90,14 @@ IN_LINE = (ItemOutcome.CREATED, ItemOutcome.UPDATED, ItemOutcome.UNCHANGED, Item
 class Run:
     """A run in progress: buffers item outcomes and writes them in batches."""
 
-    def __init__(self, db: sqlite_utils.Database, run_id: int, business: str, integration: str, dry_run: bool):
+    def __init__(self, db: sqlite_utils.Database, run_id: int, business: str, integration: str, dry_run: bool,
+                 clock: Clock = utcnow):
         self.db = db
         self.id = run_id
         self.business = business
         self.integration = integration
         self.dry_run = dry_run
+        self.clock = clock
         self._pending: list[tuple] = []
         self.counts: dict = {}
         self.export_fingerprint: str | None = None
@@ -119,52 +133,46 @@ class Run:
     def flush(self) -> None:
         """Write buffered item outcomes (``StateUnusable`` with the path when the database cannot take them)."""
         if self._pending:
-            with writing(self.db):
-                with self.db.atomic():  # plain rows: insert_all would inspect every value of every row
-                    self.db.conn.executemany(
-                        "insert into run_items (run_id, key, outcome, error_code, message, hint)"
-                        " values (?, ?, ?, ?, ?, ?)",
-                        self._pending,
-                    )
+            statements = _item_inserts(self._pending)  # made before the write lock is taken
+            with writing(self.db), self.db.atomic():
+                for sql, values in statements:
+                    self.db.conn.execute(sql, values)
             self._pending = []
 
     def finish(self, status: RunStatus, counts: dict | None = None, error: str | None = None) -> None:
-        """Close the run with its final status and counts; secrets are scrubbed from the error."""
-        self.flush()
+        """Close the run with its final status and counts, in one transaction with the last items; secrets are
+        scrubbed from the error."""
         self.status = status
-        with writing(self.db):
-            self._update(status, counts, error)
+        statements = _item_inserts(self._pending)
+        statements.append((
+            "update runs set status = ?, finished_at = ?, counts = ?, error = ?, export_fingerprint = ? where id = ?",
+            [status.value, iso(self.clock()), json.dumps(counts or {}), scrub(error) if error else error,
+             self.export_fingerprint if status in FINISHED else None, self.id]))
+        with writing(self.db), self.db.atomic():
+            for sql, values in statements:
+                self.db.conn.execute(sql, values)
+        self._pending = []
 
-    def _update(self, status: RunStatus, counts: dict | None, error: str | None) -> None:
-        self.db["runs"].update(
-            self.id,
-            {
-                "status": status.value,
-                "finished_at": now(),
-                "counts": json.dumps(counts or {}),
-                "error": scrub(error) if error else error,
-                "export_fingerprint": self.export_fingerprint if status in FINISHED else None,
-            },
-        )
+
+def _item_inserts(pending: list[tuple]) -> list[tuple[str, list]]:
+    """Item rows as insert statements of many rows each."""
+    return [(_INSERT_ITEMS + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(rows)), [v for row in rows for v in row])
+            for rows in (pending[i:i + _ROWS_PER_INSERT] for i in range(0, len(pending), _ROWS_PER_INSERT))]
 
 
 @contextmanager
-def running(db: sqlite_utils.Database, business: str, integration: str, dry_run: bool) -> Iterator[Run]:
+def running(db: sqlite_utils.Database, business: str, integration: str, dry_run: bool, *,
+            clock: Clock = utcnow) -> Iterator[Run]:
     """Open a run; it ends ``ok`` (``partial`` when items failed), ``failed`` or ``interrupted`` however the block
-    exits. Call it holding the business's lock (``locks.business_lock``); the block sets ``run.counts``."""
-    table = db["runs"]
-    table.insert(
-        {
-            "business": business,
-            "integration": integration,
-            "started_at": now(),
-            "status": RunStatus.RUNNING.value,
-            "dry_run": int(dry_run),
-            "counts": "{}",
-            "pid": os.getpid(),
-        }
-    )
-    run = Run(db, table.last_pk, business, integration, dry_run)
+    exits. Call it holding the business's lock (``locks.business_lock``); the block sets ``run.counts``. ``clock``
+    stamps its start and end (a benchmark replays past days with its own)."""
+    with db.atomic():
+        cursor = db.conn.execute(
+            "insert into runs (business, integration, started_at, status, dry_run, counts, pid) "
+            "values (?, ?, ?, ?, ?, '{}', ?)",
+            [business, integration, iso(clock()), RunStatus.RUNNING.value, int(dry_run), os.getpid()],
+        )
+    run = Run(db, cursor.lastrowid, business, integration, dry_run, clock)
     try:
         yield run
     except KeyboardInterrupt as exc:
@@ -199,27 +207,38 @@ def writing(db: sqlite_utils.Database) -> Iterator[None]:
 
 def mark_interrupted(db: sqlite_utils.Database, business: str, integration: str) -> None:
     """Mark runs left ``running`` as ``interrupted``; call only while holding the business lock."""
-    db.execute(
-        "update runs set status = ?, finished_at = coalesce(finished_at, ?), error = coalesce(error, ?) "
-        "where business = ? and integration = ? and status = ?",
-        [RunStatus.INTERRUPTED.value, now(), "the process stopped before the run finished", business, integration,
-         RunStatus.RUNNING.value],
-    )
-    db.conn.commit()
-
-
-def mark_stopped(db: sqlite_utils.Database, pid: int) -> list[int]:
-    """Mark this process's runs still ``running`` as ``interrupted`` (a hard stop, before the process exits
-    without waiting for them); returns their ids."""
-    ids = [r[0] for r in db.execute("select id from runs where status = ? and pid = ?", [RunStatus.RUNNING.value, pid]).fetchall()]
-    if ids:
-        db.execute(
-            "update runs set status = ?, finished_at = coalesce(finished_at, ?), error = coalesce(error, ?) "
-            "where status = ? and pid = ?",
-            [RunStatus.INTERRUPTED.value, now(), "interrupted", RunStatus.RUNNING.value, pid],
+    where, args = "business = ? and integration = ? and status = ?", [business, integration, RunStatus.RUNNING.value]
+    if db.execute(f"select 1 from runs where {where} limit 1", args).fetchone() is None:
+        return  # the usual case: no write transaction
+    with db.atomic():
+        db.conn.execute(
+            f"update runs set status = ?, finished_at = coalesce(finished_at, ?), error = coalesce(error, ?) "
+            f"where {where}",
+            [RunStatus.INTERRUPTED.value, now(), "the process stopped before the run finished", *args],
         )
-        db.conn.commit()
+
+
+def mark_stopped(db: sqlite_utils.Database, *pids: int) -> list[int]:
+    """Mark the runs of these processes (this one and its fleet's workers) still ``running`` as ``interrupted``
+    (a hard stop, before the processes end without waiting for them); returns their ids."""
+    marks = ", ".join("?" * len(pids))
+    where, args = f"status = ? and pid in ({marks})", [RunStatus.RUNNING.value, *pids]
+    ids = [r[0] for r in db.execute(f"select id from runs where {where} order by id", args).fetchall()]
+    if ids:
+        with db.atomic():
+            db.conn.execute(
+                f"update runs set status = ?, finished_at = coalesce(finished_at, ?), error = coalesce(error, ?) "
+                f"where {where}",
+                [RunStatus.INTERRUPTED.value, now(), "interrupted", *args],
+            )
     return ids
+
+
+def running_of(db: sqlite_utils.Database, pid: int) -> dict[tuple[str, str], int]:
+    """The runs a process left ``running``, by (business, integration)."""
+    rows = db.execute("select id, business, integration from runs where status = ? and pid = ?",
+                      [RunStatus.RUNNING.value, pid]).fetchall()
+    return {(business, integration): run_id for run_id, business, integration in rows}
 
 
 def list_runs(
@@ -228,35 +247,44 @@ def list_runs(
     run_id: int | None = None,
     business: str | None = None,
     integration: str | None = None,
-    status: str | None = None,
+    status: RunStatus | str | None = None,
     since: str | None = None,
     limit: int = 20,
 ) -> list[dict]:
-    """The most recent runs, newest first; a ``running`` run whose process is gone shows as ``interrupted``.
+    """The most recent runs, newest first, filtered in SQL; a ``running`` run whose process is gone (its business
+    lock is free) shows as ``interrupted``, and only ``running`` rows are looked at for that.
 
     ``since`` (ISO 8601 text in UTC, as stored) keeps the runs started at or after it.
     """
+    status = RunStatus(status) if status is not None else None
+    where, args = [], []
+    for clause, value in (("id = ?", run_id), ("business = ?", business), ("integration = ?", integration),
+                          # unary plus: walk the runs newest first rather than every run since then by start time
+                          ("+started_at >= ?", since)):
+        if value is not None:
+            where.append(clause)
+            args.append(value)
+    if status is RunStatus.INTERRUPTED:  # and the `running` rows whose process is gone
+        where.append("status in (?, ?)")
+        args += [RunStatus.RUNNING.value, RunStatus.INTERRUPTED.value]
+    elif status is not None:
+        where.append("status = ?")
+        args.append(status.value)
+    cursor = db.execute(f"select * from runs {'where ' + ' and '.join(where) if where else ''} order by id desc", args)
+    columns = [c[0] for c in cursor.description]
     rows = []
-    for row in db["runs"].rows_where(
-        " and ".join(
-            clause
-            for clause, value in (("id = :run_id", run_id), ("business = :business", business),
-                                  ("integration = :integration", integration), ("started_at >= :since", since))
-            if value is not None
-        )
-        or None,
-        {"run_id": run_id, "business": business, "integration": integration, "since": since},
-        order_by="id desc",
-    ):
-        row = dict(row)
-        row["dry_run"] = bool(row["dry_run"])
-        row["counts"] = json.loads(row["counts"] or "{}")
+    for values in cursor:
+        row = dict(zip(columns, values))
         if row["status"] == RunStatus.RUNNING and lock_is_free(row["business"], row["integration"]):
             row["status"] = RunStatus.INTERRUPTED.value
-        if status is None or row["status"] == status:
-            rows.append(row)
+        if status is not None and row["status"] != status:
+            continue
+        row["dry_run"] = bool(row["dry_run"])
+        row["counts"] = json.loads(row["counts"] or "{}")
+        rows.append(row)
         if len(rows) >= limit:
             break
+    cursor.close()
     return rows
 
 

@@ -118,18 +118,13 @@ class StoredSettings:
 
 def load(db: sqlite_utils.Database, business: str, integration: str) -> StoredSettings | None:
     """The saved settings, or ``None`` when the integration was never configured for this business."""
-    rows = list(db["integrations"].rows_where("business = ? and integration = ?", [business, integration]))
-    if not rows:
+    row = db.execute("select enabled, settings, contacts_path, updated_at from integrations where business = ? and "
+                     "integration = ?", [business, integration]).fetchone()
+    if row is None:
         return None
-    row = rows[0]
-    return StoredSettings(
-        business=row["business"],
-        integration=row["integration"],
-        enabled=bool(row["enabled"]),
-        settings=json.loads(row["settings"]),
-        contacts_path=row["contacts_path"],
-        updated_at=row["updated_at"],
-    )
+    enabled, settings, contacts_path, updated_at = row
+    return StoredSettings(business=business, integration=integration, enabled=bool(enabled),
+                          settings=json.loads(settings), contacts_path=contacts_path, updated_at=updated_at)
 
 
 def save(

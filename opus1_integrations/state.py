@@ -11,6 +11,7 @@ import logging
 import os
 import sqlite3
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +31,10 @@ RESTORE_HINT = ("restore the file from your backup (docs/operations.md, Backups)
 log = logging.getLogger("opus1_integrations")
 
 DEFAULT_INTERVAL_HOURS = 24.0
+DEFAULT_ITEMS_DAYS = 30.0  # run items (one row per contact and run) are kept this long
+DEFAULT_RUNS_DAYS = 400.0  # runs (one row per sync) are kept this long
 BUSY_TIMEOUT = 30.0  # seconds a connection waits for another one's write lock
+WAL_LIMIT = 64 << 20  # bytes of write-ahead log kept after a checkpoint
 
 
 class StateUnusable(OperationFailed):
@@ -44,6 +48,8 @@ class Database(sqlite_utils.Database):
     that reads first (sqlite-utils reads a table's columns before inserting) cannot wait for the write lock: it fails
     at once with "database is locked" when another connection wrote meanwhile. Taking the lock at ``BEGIN`` waits
     for ``busy_timeout`` instead.
+    The threads of one process queue for it on a lock of their own, woken as soon as it is free: SQLite's wait sleeps
+    up to 100 ms at a time, past a lock long free (bench/README.md, "The write lock"). Processes wait through SQLite.
     """
 
     created_now = False
@@ -56,19 +62,31 @@ class Database(sqlite_utils.Database):
             with super().atomic():
                 yield self
             return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            with super().atomic():  # a savepoint inside this transaction
-                yield self
-        except BaseException:
-            self.rollback()
-            raise
-        try:
-            self.commit()
-        except BaseException:
-            self.rollback()
-            raise
+        with _writers:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                with super().atomic():  # a savepoint inside this transaction
+                    yield self
+            except BaseException:
+                self.rollback()
+                raise
+            try:
+                self.commit()
+            except BaseException:
+                self.rollback()
+                raise
 
+
+_writers = threading.Lock()  # this process's threads take turns at write transactions (``Database.atomic``)
+
+
+def _new_writers_lock() -> None:
+    """In a forked child: a lock of its own (another thread of the parent may have held this one)."""
+    global _writers
+    _writers = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_writers_lock)
 
 migrations = sqlite_utils.Migrations("opus1_integrations")
 
@@ -131,6 +149,25 @@ def m003_export_fingerprint(db: sqlite_utils.Database) -> None:
     db["runs"].add_column("export_fingerprint", str)
 
 
+@migrations()
+def m004_run_log_filters(db: sqlite_utils.Database) -> None:
+    """Indexes for the run log's filters and retention: ``runs --status S`` walks the runs of one status newest
+    first (an index entry ends with the row id), ``--since`` and pruning find runs by start time."""
+    db["runs"].create_index(["status"], if_not_exists=True)
+    db["runs"].create_index(["started_at"], if_not_exists=True)
+
+
+@migrations()
+def m005_retention(db: sqlite_utils.Database) -> None:
+    """The run log's retention (one row): how long run items and runs are kept, and how far pruning has got."""
+    db.execute(
+        "create table run_log_retention (id integer primary key check (id = 1), items_days real not null, "
+        "runs_days real not null, items_pruned_through integer not null default 0, pruned_at text)"
+    )
+    db.execute("insert into run_log_retention (id, items_days, runs_days) values (1, ?, ?)",
+               [DEFAULT_ITEMS_DAYS, DEFAULT_RUNS_DAYS])
+
+
 def apply_migrations(db: sqlite_utils.Database, migration_set: sqlite_utils.Migrations) -> None:
     """Apply a migration set while holding SQLite's write lock, so processes and threads opening the same
     database at once never apply a migration twice (each sees the others' records before it looks)."""
@@ -175,12 +212,20 @@ def open_db(path: Path | None = None) -> sqlite_utils.Database:
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     try:
-        db = Database(path)
+        # Not bound to the opening thread: a fleet's worker thread keeps one connection for all its businesses, and
+        # the fleet closes them all at the end. A connection is still used by one thread at a time.
+        db = Database(sqlite3.connect(path, check_same_thread=False))
         db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+        if db.execute("PRAGMA page_count").fetchone()[0] == 0:
+            # Only a database without tables can take this without a VACUUM: pruning the run log then gives pages
+            # back to the file system (``retention.prune``). Older databases are converted by ``runs prune``.
+            db.execute("PRAGMA auto_vacuum=INCREMENTAL")
         _use_wal(db)
         # In WAL mode NORMAL never corrupts the database; a power cut may undo the last commits, which the next run
         # redoes (it compares with Mailchimp, not with the ledger alone). FULL would fsync each small commit.
         db.execute("PRAGMA synchronous=NORMAL")
+        # After a checkpoint the write-ahead log is cut back to this size: a large prune leaves no large file.
+        db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
         apply_migrations(db, migrations)
     except sqlite3.DatabaseError as exc:
         raise unusable(path, exc) from None

@@ -9,10 +9,11 @@ import click
 import typer
 
 from .. import __version__
-from ..contacts.cli import contacts_app
+from .contacts import contacts_app
 from ..plugins import Plugins
 from . import inspect, runs, schedule, sync
 from .configure import ConfigureGroup, validate_command
+from .web import web_app
 
 
 def version_callback(value: bool) -> None:
@@ -55,6 +56,7 @@ def make_cli(plugins: Plugins | None = None) -> click.Group:
     app.add_typer(schedule.schedule_app, name="schedule", short_help="Sync each business when due, or show when.")
     app.add_typer(contacts_app, name="contacts", short_help="Check an opus1 accounts export.")
     app.command("plugins", short_help="List the installed integrations.")(inspect.plugins_command)
+    app.add_typer(web_app, name="web", short_help="The Integrations tab in a browser.")
     plugins.register_commands(app)
     group = typer.main.get_command(app)
     group.add_command(ConfigureGroup(plugins))

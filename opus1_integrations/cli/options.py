@@ -13,3 +13,13 @@ Integration = Annotated[str, typer.Argument(help="The integration, e.g. mailchim
 Contacts = Annotated[
     Optional[Path], typer.Option("--contacts", help="The opus1 accounts export to read instead of the saved one.")
 ]
+Jobs = Annotated[
+    Optional[int],
+    typer.Option("--jobs", min=1, metavar="N", help="How many businesses sync at once (default: 16 per worker "
+                                                    "process, or per CPU with --processes 0)."),
+]
+Processes = Annotated[
+    Optional[int],
+    typer.Option("--processes", min=0, metavar="N", help="Worker processes that sync the businesses (default: one per "
+                                                         "CPU); 0: threads of this process."),
+]

@@ -1,4 +1,5 @@
-"""``opus1-int runs``: the run log, one short line per run, newest first; ``runs show RUN_ID``: one run in full."""
+"""``opus1-int runs``: the run log, one short line per run, newest first; ``runs show RUN_ID``: one run in full;
+``runs prune`` and ``runs retention``: how long it keeps what."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import typer
 
 from ..clock import utcnow
 from ..output import emit_json, results, safe
-from ..services.runs import list_runs, run_detail
+from ..services.runs import list_runs, prune, retention_setting, run_detail
 from .options import Json
-from .render import WORDS, aligned, compact, duration, short_time, without_uniform
+from .render import WORDS, aligned, compact, duration, plural, short_time, without_uniform
 
-runs_app = typer.Typer(name="runs", help="The run log: what each sync did.")
+runs_app = typer.Typer(name="runs", help="The run log: what each sync did, kept 30 days in detail and 400 in short.")
 
 
 @runs_app.callback(invoke_without_command=True)
@@ -86,3 +87,54 @@ def show_command(
         if count > len(detail.items[outcome]):
             out.print(f"  ... and {count - len(detail.items[outcome])} more "
                       f"(`opus1-int runs show {run_id} --limit {count}` lists them)")
+
+
+@runs_app.command("prune")
+def prune_command(
+    ctx: typer.Context,
+    older_than: Annotated[
+        Optional[str], typer.Option("--older-than", metavar="AGE", help="Delete run items older than AGE (30d, "
+                                                                        "12h; default: the saved retention).")
+    ] = None,
+    runs_older_than: Annotated[
+        Optional[str], typer.Option("--runs-older-than", metavar="AGE",
+                                    help="Delete runs older than AGE (default: the saved retention).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")] = False,
+    as_json: Json = False,
+) -> None:
+    """Prune the run log now and give the space back (syncs also do it, at most once an hour)."""
+    pruned = prune(ctx.obj, items_older_than=older_than, runs_older_than=runs_older_than, dry_run=dry_run)
+    if as_json:
+        emit_json(pruned.to_dict())
+        return
+    kept = pruned.retention
+    out = results()
+    out.print(f"{'would delete' if dry_run else 'deleted'} {plural(pruned.items, 'contact result')} older than "
+              f"{kept.items_days:g} days and {plural(pruned.runs, 'run')} older than {kept.runs_days:g} days")
+    if pruned.failed_items_kept:
+        out.print(f"kept {plural(pruned.failed_items_kept, 'older refused contact')}: none has synced since")
+    if pruned.converted:
+        out.print("converted the database so that it gives freed space back (once)")
+    if not dry_run:
+        out.print(f"database: {pruned.bytes_before / 2**20:,.1f} MB before, {pruned.bytes_after / 2**20:,.1f} MB after")
+
+
+@runs_app.command("retention")
+def retention_command(
+    ctx: typer.Context,
+    items: Annotated[
+        Optional[str], typer.Option("--items", metavar="AGE", help="Keep run items this long (default 30d).")
+    ] = None,
+    runs: Annotated[Optional[str], typer.Option("--runs", metavar="AGE", help="Keep runs this long (default 400d).")
+                    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Show (or, with --items/--runs, save) how long the run log keeps each contact's result and each run."""
+    setting = retention_setting(ctx.obj, items=items, runs=runs)
+    if as_json:
+        emit_json(setting)
+        return
+    results().print(f"contact results are kept {setting['items_days']:g} days, runs {setting['runs_days']:g} days "
+                    f"(a refused contact until it syncs, and each business's latest run, longer); last pruned: "
+                    f"{setting['pruned_at'] or 'never'}")

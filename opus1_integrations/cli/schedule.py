@@ -15,7 +15,7 @@ from ..output import emit_json, results, safe
 from ..runlog import RunStatus
 from ..services import fleet
 from ..services.schedules import schedules
-from .options import Json
+from .options import Jobs, Json, Processes
 from .render import aligned, compact, minute, relative, without_uniform
 from .signals import hard_stop, stopping_on_signals
 
@@ -26,9 +26,8 @@ schedule_app = typer.Typer(name="schedule", no_args_is_help=True,
 @schedule_app.command("run")
 def schedule_run_command(
     ctx: typer.Context,
-    jobs: Annotated[
-        int, typer.Option("--jobs", min=1, metavar="N", help="How many businesses sync at once.")
-    ] = fleet.DEFAULT_JOBS,
+    jobs: Jobs = None,
+    processes: Processes = None,
     max_sleep: Annotated[
         float, typer.Option("--max-sleep", min=0.01, metavar="SECONDS",
                             help="Look for newly due businesses at least this often.")
@@ -46,15 +45,17 @@ def schedule_run_command(
         sys.stderr.write(f"{iso(utcnow())} {line}\n")
         sys.stderr.flush()
 
-    log(f"schedule: started (pid {os.getpid()}, {jobs} at a time); SIGTERM or Ctrl-C stops it after the "
+    the_fleet = fleet.Fleet(host.plugins, stop=stop, processes=processes)
+    jobs = jobs or fleet.default_jobs(the_fleet.processes)
+    where = f"{the_fleet.processes} worker processes" if the_fleet.processes else "threads"
+    log(f"schedule: started (pid {os.getpid()}, {jobs} at a time in {where}); SIGTERM or Ctrl-C stops it after the "
         "running syncs finish")
     with stopping_on_signals(stop, on_first=wake.set):
         try:
-            fleet.Fleet(host.plugins, stop=stop).run_schedule(jobs=jobs, max_sleep=max_sleep, retry_after=retry_after,
-                                                              wake=wake, log=log,
-                                                              on_result=lambda r: log(result_log(r)))
+            the_fleet.run_schedule(jobs=jobs, max_sleep=max_sleep, retry_after=retry_after, wake=wake, log=log,
+                                   on_result=lambda r: log(result_log(r)))
         except KeyboardInterrupt:
-            hard_stop(log)
+            hard_stop(log, the_fleet.worker_pids)
     log("schedule: stopped")
 
 

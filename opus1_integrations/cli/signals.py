@@ -7,21 +7,22 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from .. import runlog, state
 from ..exit_codes import ExitCode
 
 
-def hard_stop(log: Callable[[str], None]) -> None:
-    """A second signal: mark this process's runs in flight ``interrupted`` and exit 130 without waiting for them.
+def hard_stop(log: Callable[[str], None], worker_pids: Iterable[int] = ()) -> None:
+    """A second signal: mark the runs in flight of this process and of its (killed) fleet workers ``interrupted`` and
+    exit 130 without waiting for them.
 
     The next run of each business resumes the work (see ``runlog.running``). Never returns.
     """
     try:
         db = state.open_db()
-        ids = runlog.mark_stopped(db, os.getpid())
+        ids = runlog.mark_stopped(db, os.getpid(), *worker_pids)
         db.conn.close()
         log("interrupted" + (f": run {', '.join(map(str, ids))} marked interrupted; the next run finishes the work"
                              if ids else ""))

@@ -22,7 +22,7 @@ from ..runlog import ItemOutcome, RunStatus
 from ..services import fleet
 from ..services.runs import run_detail
 from ..services.sync import SyncResult, sync_business
-from .options import Contacts, Integration, Json
+from .options import Contacts, Integration, Jobs, Json, Processes
 from .render import MARK, WORDS, compact, minute, not_synced_in_words, outcomes_in_words, plural
 from .signals import hard_stop, stopping_on_signals
 
@@ -50,11 +50,8 @@ def sync_command(
         bool, typer.Option("--wait", help="Wait for another process's run of a business instead of skipping it "
                                           "(--all) or failing.")
     ] = False,
-    jobs: Annotated[
-        Optional[int],
-        typer.Option("--jobs", min=1, metavar="N", help=f"With --all: how many businesses sync at once "
-                                                        f"(default {fleet.DEFAULT_JOBS})."),
-    ] = None,
+    jobs: Jobs = None,
+    processes: Processes = None,
     as_json: Json = False,
 ) -> None:
     """Sync one business's opus1 export to the integration, or (--all) every business that is due."""
@@ -64,11 +61,12 @@ def sync_command(
             if given is not None:
                 raise UsageError(f"{option} cannot be combined with --all",
                                  hint="--all syncs every business with its saved export; drop one of them")
-        _sync_all(host, integration, force=force, wait=wait, dry_run=dry_run, jobs=jobs or fleet.DEFAULT_JOBS,
+        _sync_all(host, integration, force=force, wait=wait, dry_run=dry_run, jobs=jobs, processes=processes,
                   as_json=as_json)
         return
-    if jobs is not None:
-        raise UsageError("--jobs only applies with --all", hint="add --all, or drop --jobs")
+    for given, option in ((jobs, "--jobs"), (processes, "--processes")):
+        if given is not None:
+            raise UsageError(f"{option} only applies with --all", hint=f"add --all, or drop {option}")
     business = "default" if business is None else business
     result = sync_business(host, integration, business, contacts=contacts,
                            options=SyncOptions(dry_run=dry_run, plan_path=plan, force=force),
@@ -115,21 +113,21 @@ def show_result(host: Host, result: SyncResult, plan: Path | None) -> None:
                   "the next sync sends them again.")
 
 
-def _sync_all(host: Host, integration: str, *, force: bool, wait: bool, dry_run: bool, jobs: int,
-              as_json: bool) -> None:
+def _sync_all(host: Host, integration: str, *, force: bool, wait: bool, dry_run: bool, jobs: int | None,
+              processes: int | None, as_json: bool) -> None:
     """Every due business: one line per business on stdout as each finishes, then a tally; notices on stderr."""
     host.integration(integration).settings_schema()  # an unknown (exit 2) or broken (exit 4) integration fails first
     new_home = host.db.created_now  # before the fleet opens the database too
     out, notices = results(), messages()
     show = (lambda r: None) if as_json else (lambda r: out.print(result_line(r)))
     stop = threading.Event()
+    the_fleet = fleet.Fleet(host.plugins, stop=stop, processes=processes)
     with stopping_on_signals(stop):
         try:
-            done = fleet.Fleet(host.plugins, stop=stop).sync_all(
-                integration, force=force, wait=wait, dry_run=dry_run, jobs=jobs, on_result=show,
-                log=lambda line: notices.print(safe(line)))
+            done = the_fleet.sync_all(integration, force=force, wait=wait, dry_run=dry_run, jobs=jobs, on_result=show,
+                                      log=lambda line: notices.print(safe(line)))
         except KeyboardInterrupt:
-            hard_stop(lambda line: notices.print(safe(line)))
+            hard_stop(lambda line: notices.print(safe(line)), the_fleet.worker_pids)
     if as_json:
         emit_json([r.as_dict() for r in done])
     elif done:

@@ -7,8 +7,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import runlog
-from ..contacts import Decision, load_audience
+from ..contacts import Decision
 from ..host import Host
+from .exports import shared_audience
 from .sync import contacts_path
 
 
@@ -43,7 +44,7 @@ class CheckAnswer:
 def check(host: Host, name: str, business: str, query: str, *, contacts: str | Path | None = None) -> CheckAnswer:
     """Find ``query`` (an email address or an opus1 person id) in the export and in the service."""
     configured = host.configured(name, business)
-    with load_audience(contacts_path(host, name, business, contacts)) as audience:
+    with shared_audience(contacts_path(host, name, business, contacts)) as audience:
         decisions = audience.find(query)
     keys = list(dict.fromkeys(d.contact_key for d in decisions if d.contact_key))
     lookup_keys = keys or ([query.strip().lower()] if "@" in query else [])

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from .. import schedule
 from .. import settings as settings_store
-from ..contacts import load_audience
 from ..errors import ExportRejected, SettingsInvalid
 from ..hookdata import Check
 from ..host import Host
+from .exports import shared_audience
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,14 @@ class Saved:
 
 
 def configure(host: Host, name: str, business: str, given: dict, *, contacts_path: str | Path | None = None,
-              enabled: bool = True, interval_hours: float | None = None) -> Saved:
+              enabled: bool = True, interval_hours: float | None = None, unset: tuple[str, ...] = ()) -> Saved:
     """Merge ``given`` with the saved settings, check them (schema, the export, then live unless disabling) and save
     them, with the interval of scheduled syncs when given (else the saved one, 24 hours for a new business).
 
     The export's path is saved absolute and resolved (a scheduled sync runs from another folder), and must read
     cleanly (``ExportRejected``, exit 5, with its problems); without an export the settings are saved but the
-    integration is not enabled (``Saved.enabled`` says so). A secret given with surrounding spaces (pasted) is
+    integration is not enabled (``Saved.enabled`` says so). ``unset`` names saved settings to drop first (a form's
+    emptied optional fields: their defaults apply again). A secret given with surrounding spaces (pasted) is
     trimmed. Nothing is saved when a check fails.
     """
     integration = host.integration(name)
@@ -45,7 +46,8 @@ def configure(host: Host, name: str, business: str, given: dict, *, contacts_pat
     secrets = settings_store.secret_fields(schema)
     given = {k: v.strip() if k in secrets and isinstance(v, str) else v for k, v in given.items()}
     stored = host.stored(name, business)
-    merged = {**(stored.settings if stored else {}), **given}
+    kept = {k: v for k, v in (stored.settings if stored else {}).items() if k not in unset}
+    merged = {**kept, **given}
     resolved = host.resolve(schema, merged, name, business)  # the values are checked, not the `$env` references
     if enabled:
         normalised = integration.configure(host.context(integration, business), resolved)
@@ -82,7 +84,7 @@ def check_export(path: str | None, name: str, business: str) -> int:
     if not path:
         raise SettingsInvalid(f"no opus1 accounts export is set for {name} in business {business!r}",
                               hint=f"add --contacts PATH to `opus1-int configure {name} --business {business}`")
-    with load_audience(path) as audience:
+    with shared_audience(path) as audience:  # loaded once while unchanged, in a long-running front door
         return audience.counts["contacts"]
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from .. import runlog, schedule
 from ..business import business_id
 from ..clock import utcnow
-from ..contacts import load_audience
 from ..errors import ExportRejected, SettingsInvalid
 from ..hookdata import Finding, Severity
 from ..host import Host
 from ..runlog import ItemOutcome, RunStatus
+from .exports import derived
 from .sync import contacts_path
 
 STALE_AFTER = timedelta(hours=48)
@@ -125,13 +126,19 @@ def _run_findings(host: Host, name: str, business: str, now: datetime) -> list[F
     return findings
 
 
+def export_findings(path: str | Path) -> list[Finding]:
+    """The export's data-quality issues as findings, worked out once per loaded export (``exports.derived``): a
+    100,000-contact export can hold 10,000 of them."""
+    return derived(path, "diagnose", lambda audience: [
+        Finding(Severity.WARNING, issue.code, issue.message, issue.fix) for issue in audience.quality()])
+
+
 def _export_findings(host: Host, name: str, business: str) -> list[Finding]:
     try:
         path = contacts_path(host, name, business)
     except SettingsInvalid as exc:
         return [Finding(Severity.WARNING, "no_export", exc.message, exc.hint)]
     try:
-        with load_audience(path) as audience:
-            return [Finding(Severity.WARNING, issue.code, issue.message, issue.fix) for issue in audience.quality()]
+        return export_findings(path)
     except ExportRejected as exc:
         return [Finding(Severity.ERROR, "export_rejected", exc.message, exc.hint)]

@@ -6,13 +6,14 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import locks, runlog
+from .. import locks, retention, runlog
 from ..contacts import LazyAudience
 from ..errors import Opus1Error, SettingsInvalid
 from ..exit_codes import ExitCode
 from ..hookdata import SyncOptions
 from ..host import Host
 from ..runlog import RunStatus
+from ..settings import StoredSettings
 
 
 @dataclass
@@ -52,14 +53,16 @@ class SyncResult:
 
 def sync_business(host: Host, name: str, business: str, *, contacts: str | Path | None = None,
                   options: SyncOptions = SyncOptions(), show_progress: bool = False, wait: bool = False,
-                  stop: threading.Event | None = None, lock_held: bool = False) -> SyncResult:
+                  stop: threading.Event | None = None, lock_held: bool = False,
+                  apply_retention: bool = True) -> SyncResult:
     """One sync of a business's export (the saved one, or ``contacts``).
 
     An unknown integration, or one not configured or disabled for the business, raises before anything is recorded;
     so does ``locks.Locked`` when another process is syncing it (``wait`` waits instead, until ``stop`` is set).
     From there on the run log records the run whatever happens, and a failure (invalid settings, a missing environment
     variable, a rejected export, the service's refusal) comes back in the result. ``lock_held``: the caller already
-    holds the business's lock (a scheduler that re-checks under it that the business is due).
+    holds the business's lock (a scheduler that re-checks under it that the business is due). Afterwards the run
+    log is pruned when due (``retention.prune_if_due``), unless ``apply_retention`` is off (a fleet prunes once).
     """
     integration = host.integration(name)
     stored = host.stored(name, business)
@@ -70,9 +73,13 @@ def sync_business(host: Host, name: str, business: str, *, contacts: str | Path 
         raise SettingsInvalid(f"{name} is disabled for business {business!r}",
                               hint=f"enable it with `opus1-int configure {name} --business {business}`")
     if lock_held:
-        return _run(host, integration.name, business, contacts, options, show_progress)
-    with locks.business_lock(business, name, wait=wait, stop=stop):
-        return _run(host, integration.name, business, contacts, options, show_progress)
+        result = _run(host, integration.name, business, contacts, options, show_progress)
+    else:
+        with locks.business_lock(business, name, wait=wait, stop=stop):
+            result = _run(host, integration.name, business, contacts, options, show_progress)
+    if apply_retention:
+        retention.prune_if_due(host.db)
+    return result
 
 
 #: People the rules merged into someone else's contact are synced, as that contact.
@@ -85,7 +92,7 @@ def _run(host: Host, name: str, business: str, contacts, options: SyncOptions, s
     try:
         with runlog.running(host.db, business, name, options.dry_run) as run:
             configured = host.configured(name, business)
-            path = contacts_path(host, name, business, contacts)
+            path = contacts_path(host, name, business, contacts, stored=configured.stored)
             integration = configured.integration
             context = host.context(integration, business, show_progress=show_progress)
             with LazyAudience(path) as audience:  # read and checked whole on first use, before any contact is seen
@@ -100,11 +107,13 @@ def _run(host: Host, name: str, business: str, contacts, options: SyncOptions, s
                       str(path) if path else None)
 
 
-def contacts_path(host: Host, name: str, business: str, override: str | Path | None = None) -> Path:
-    """The export to read: ``override`` (the command line's), else the one saved with the settings."""
+def contacts_path(host: Host, name: str, business: str, override: str | Path | None = None, *,
+                  stored: StoredSettings | None = None) -> Path:
+    """The export to read: ``override`` (the command line's), else the one saved with the settings (``stored``, when
+    the caller has them)."""
     if override:
         return Path(override)
-    stored = host.stored(name, business)
+    stored = stored or host.stored(name, business)
     if stored is None or not stored.contacts_path:
         raise SettingsInvalid(
             f"no opus1 accounts export is set for {name} in business {business!r}",

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import runlog
-from ..contacts import load_audience
 from ..errors import OperationFailed
 from ..host import Host
+from .exports import shared_audience
 from .sync import contacts_path
 
 
@@ -42,7 +42,7 @@ def verify(host: Host, name: str, business: str, sample: int, *, contacts: str |
     integration.require("verify")
     synced = _synced_keys(host, name, business)
     chosen = random.Random(seed).sample(synced, min(sample, len(synced)))
-    with load_audience(contacts_path(host, name, business, contacts)) as audience:
+    with shared_audience(contacts_path(host, name, business, contacts)) as audience:
         sampled = [c for c in (audience.contact(k) for k in chosen) if c is not None]
     return Verification(business, name, integration.verify(host.context(integration, business), configured.settings,
                                                            sampled))
@@ -57,7 +57,10 @@ def _synced_keys(host: Host, name: str, business: str) -> list[str]:
         raise OperationFailed(f"nothing to verify: {name} has no finished sync for business {business!r}",
                               hint=f"run `opus1-int sync {name} --business {business}` first")
     for run in finished:
-        keys = [i["key"] for i in runlog.items(host.db, run["id"]) if i["outcome"] in runlog.IN_LINE]
+        keys = [key for (key,) in host.db.execute(  # keys only, in the index's order (no sort): a run can hold
+            # 100,000 items; the order is the same each time, so --seed picks the same sample again
+            f"select key from run_items where run_id = ? and outcome in ({', '.join('?' * len(runlog.IN_LINE))})",
+            [run["id"], *runlog.IN_LINE])]
         if keys:
             return keys
     return []

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 from .conftest import ROOT
 
 HOST = ROOT / "opus1_integrations"
@@ -14,6 +16,7 @@ FACADE = ("opus1_integrations.host", "opus1_integrations.integration", "opus1_in
           "opus1_integrations.hookspecs")
 SERVICES = ("opus1_integrations.services",)
 PLUGIN_NAMES = ("opus1_mailchimp", "opus1_csv_export")
+MAX_LINES = 300
 
 
 def module_name(path: Path) -> str:
@@ -96,3 +99,12 @@ def test_the_front_doors_do_not_import_each_other_except_to_start_the_web_app():
             assert not {m for m in used if within(m, ("opus1_integrations.cli",))}, name
         if within(name, ("opus1_integrations.cli",)) and name != "opus1_integrations.cli.web":
             assert not {m for m in used if within(m, ("opus1_integrations.web",))}, name
+
+
+@pytest.mark.parametrize("root", [HOST, *PLUGIN_PACKAGES], ids=lambda p: p.name)
+def test_no_module_is_over_300_lines_without_a_reason_at_its_top(root):
+    for path in root.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > MAX_LINES:
+            head = ast.get_docstring(ast.parse(text)) or ""
+            assert "300 lines" in head, f"{path} has {text.count(chr(10))} lines and no reason at its top"

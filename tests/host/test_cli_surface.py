@@ -4,13 +4,14 @@ results on stdout, summaries in words, hints that work when pasted, help that re
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
 from opus1_integrations.api import hookimpl
 from opus1_integrations.state import open_db
 
-from .conftest import STUDIO_EXPORT, Recorder
+from .conftest import OPUS1_INT, STUDIO_EXPORT, Recorder, process_env
 
 
 @pytest.fixture
@@ -133,3 +134,14 @@ def test_json_of_a_dry_run_uses_the_same_names_as_a_sync(thing, cli, accounts):
     real = cli("sync", "thing", "--json").json()
     assert set(dry) == set(real) and set(dry["counts"]) == set(real["counts"]) == {"created"}
     assert json.loads(json.dumps(dry))["dry_run"] is True
+
+
+def test_a_closed_pipe_is_not_an_error():
+    proc = subprocess.run(f"{OPUS1_INT} contacts check {STUDIO_EXPORT} | head -3", shell=True,
+                          capture_output=True, text=True, env=process_env(), timeout=60,
+                          executable="/bin/bash")
+    assert len(proc.stdout.splitlines()) == 3
+    assert "Error" not in proc.stderr and "Traceback" not in proc.stderr
+    status = subprocess.run(f"set -o pipefail; {OPUS1_INT} contacts check {STUDIO_EXPORT} | head -1 > /dev/null",
+                            shell=True, env=process_env(), timeout=60, executable="/bin/bash")
+    assert status.returncode == 0

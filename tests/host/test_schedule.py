@@ -1,12 +1,17 @@
 """Due-based syncs of many businesses, in-process: the 24-hour boundary (with a controllable clock), ``--force``,
 ``sync --all`` with a bounded pool, one broken business among good ones, locks and ``--wait``, ``configure --every``,
-``schedule show``, ``runs --since`` and migration m002."""
+``schedule show``, ``runs --since`` and migration m002.
+
+The ``sync --all`` tests run twice: with the businesses in worker processes forked from this one (the default) and
+in threads of this process (``--processes 0``); the throwaway plugins note their calls in a file, which both see.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import sqlite_utils
@@ -22,18 +27,26 @@ NOW = datetime(2026, 11, 20, 12, 0, 0, tzinfo=timezone.utc)
 
 
 class Syncing(Recorder):
-    """Records which business each sync was for and whether it was forced; fails for the businesses asked to."""
+    """Notes which business each sync was for and whether it was forced, in a file (worker processes write there
+    too); fails for the businesses asked to."""
 
-    def __init__(self, failures: dict[str, BaseException] | None = None, schema: dict | None = None):
+    def __init__(self, calls: Path, failures: dict[str, BaseException] | None = None, schema: dict | None = None):
         super().__init__(schema)
         self.failures = failures or {}
-        self.calls: list[tuple[str, bool]] = []
-        self._lock = threading.Lock()
+        self.log = calls
+
+    @property
+    def calls(self) -> list[tuple[str, bool]]:
+        lines = self.log.read_text().splitlines() if self.log.exists() else []
+        return [(business, force == "True") for business, force in (line.rsplit(" ", 1) for line in lines)]
+
+    def clear(self) -> None:
+        self.log.unlink(missing_ok=True)
 
     @hookimpl
     def sync(self, context, settings, audience, run, options):
-        with self._lock:
-            self.calls.append((context.business, options.force))
+        with open(self.log, "a") as log:
+            log.write(f"{context.business} {options.force}\n")
         if context.business in self.failures:
             run.record("maria.lopez@gmail.com", "created")
             run.counts = {"created": 1}
@@ -45,10 +58,16 @@ class Syncing(Recorder):
 
 
 @pytest.fixture
-def syncing(add_plugin):
-    plugin = Syncing()
+def syncing(add_plugin, tmp_path):
+    plugin = Syncing(tmp_path / "calls")
     add_plugin(plugin, "thing")
     return plugin
+
+
+@pytest.fixture(params=["processes", "threads"])
+def mode(request) -> tuple[str, ...]:
+    """How ``sync --all`` runs the businesses: in 2 worker processes, or in threads of this process."""
+    return ("--processes", "2") if request.param == "processes" else ("--processes", "0")
 
 
 def configure(cli, accounts, *businesses, extra=()):
@@ -155,9 +174,9 @@ def test_disabled_businesses_are_not_listed():
 # -- sync --all ----------------------------------------------------------------------------------
 
 
-def test_sync_all_syncs_the_due_businesses_and_skips_the_others_with_their_due_time(syncing, cli, accounts):
+def test_sync_all_syncs_the_due_businesses_and_skips_the_others_with_their_due_time(syncing, cli, accounts, mode):
     configure(cli, accounts, "a", "b", "c", "d")
-    first = cli("sync", "thing", "--all", "--json")
+    first = cli("sync", "thing", "--all", "--json", *mode)
     assert first.code == 0, first.err
     assert {b: o["outcome"] for b, o in by_business(first).items()} == dict.fromkeys("abcd", "ok")
     assert syncing.businesses() == ["a", "b", "c", "d"]
@@ -167,9 +186,9 @@ def test_sync_all_syncs_the_due_businesses_and_skips_the_others_with_their_due_t
     set_last_ok("b", now - timedelta(hours=24, minutes=1))
     assert cli("configure", "thing", "--business", "d", "--disable").code == 0
     configure(cli, accounts, "e")  # never synced
-    syncing.calls.clear()
+    syncing.clear()
 
-    result = cli("sync", "thing", "--all", "--json")
+    result = cli("sync", "thing", "--all", "--json", *mode)
     assert result.code == 0, result.err
     outcomes = by_business(result)
     assert sorted(outcomes) == ["a", "b", "c", "e"]  # d is disabled
@@ -181,22 +200,22 @@ def test_sync_all_syncs_the_due_businesses_and_skips_the_others_with_their_due_t
     assert outcomes["e"]["outcome"] == "ok"
     assert syncing.businesses() == ["b", "e"]
 
-    table = cli("sync", "thing", "--all")
+    table = cli("sync", "thing", "--all", *mode)
     assert table.err == "" and table.code == 0
     lines = table.out.splitlines()  # one line per business as each finishes, then the tally
     assert f"· a: not due until {(now + timedelta(minutes=1)).strftime('%Y-%m-%d %H:%M')} UTC" in lines
     assert lines[-1] == "4 skipped not due" and len(lines) == 5
 
 
-def test_force_syncs_every_business_but_never_past_a_safety_stop(syncing, cli, accounts):
+def test_force_syncs_every_business_but_never_past_a_safety_stop(syncing, cli, accounts, mode):
     configure(cli, accounts, "a", "b")
-    assert cli("sync", "thing", "--all").code == 0
-    syncing.calls.clear()
-    result = cli("sync", "thing", "--all", "--force", "--json")
+    assert cli("sync", "thing", "--all", *mode).code == 0
+    syncing.clear()
+    result = cli("sync", "thing", "--all", "--force", "--json", *mode)
     assert result.code == 0, result.err
     assert [o["outcome"] for o in result.json()] == ["ok", "ok"]
     assert syncing.calls and all(force is False for _, force in syncing.calls)  # the plugin never sees it
-    syncing.calls.clear()
+    syncing.clear()
     assert cli("sync", "thing", "--business", "a", "--force").code == 0
     assert syncing.calls == [("a", True)]  # one business at a time it does
 
@@ -216,15 +235,15 @@ def test_a_dry_run_with_all_leaves_every_business_due(syncing, cli, accounts):
     assert [o["outcome"] for o in cli("sync", "thing", "--all", "--json").json()] == ["ok", "ok"]
 
 
-def test_one_broken_business_does_not_stop_the_others(add_plugin, cli, accounts):
-    plugin = Syncing({
+def test_one_broken_business_does_not_stop_the_others(add_plugin, cli, accounts, mode, tmp_path):
+    plugin = Syncing(tmp_path / "calls", {
         "b-rejected": SettingsInvalid("the service rejected the API key", hint="make a new key"),
         "c-down": OperationFailed("cannot reach the service", hint="the next run retries"),
         "d-bug": ValueError("list index out of range"),
     })
     add_plugin(plugin, "thing")
     configure(cli, accounts, "a", "b-rejected", "c-down", "d-bug", "e")
-    result = cli("sync", "thing", "--all", "--jobs", "2", "--json")
+    result = cli("sync", "thing", "--all", "--jobs", "2", "--json", *mode)
     assert result.code == 1, result.err
     outcomes = by_business(result)
     assert {b: o["outcome"] for b, o in outcomes.items()} == {
@@ -243,16 +262,16 @@ def test_one_broken_business_does_not_stop_the_others(add_plugin, cli, accounts)
     assert sorted(r["business"] for r in cli("runs", "--status", "failed", "--json").json()) == [
         "b-rejected", "c-down", "d-bug"]
 
-    table = cli("sync", "thing", "--all")  # the failed ones are still due: they are retried
+    table = cli("sync", "thing", "--all", *mode)  # the failed ones are still due: they are retried
     assert table.code == 1
     assert "✗ b-rejected: failed (run " in table.out and "fix: make a new key" in table.out
     assert table.out.splitlines()[-1] == "3 failed, 2 skipped not due" and table.err == ""
 
 
 def test_settings_that_fail_before_the_plugin_runs_fail_that_business_and_are_recorded(add_plugin, cli, accounts,
-                                                                                       monkeypatch):
+                                                                                       monkeypatch, tmp_path):
     schema = {"type": "object", "properties": {"api_key": {"type": "string", "writeOnly": True}}}
-    add_plugin(Syncing(schema=schema), "thing")
+    add_plugin(Syncing(tmp_path / "calls", schema=schema), "thing")
     monkeypatch.setenv("OPUS1_TEST_KEY_A", "key-a")
     monkeypatch.setenv("OPUS1_TEST_KEY_B", "key-b")
     configure(cli, accounts, "a", extra=("--api-key-env", "OPUS1_TEST_KEY_A"))
@@ -268,49 +287,61 @@ def test_settings_that_fail_before_the_plugin_runs_fail_that_business_and_are_re
     assert failed["business"] == "b" and "OPUS1_TEST_KEY_B" in failed["error"]
 
 
-def test_jobs_bounds_how_many_businesses_sync_at_once(add_plugin, cli, accounts):
-    class Counting(Recorder):
-        def __init__(self):
-            super().__init__()
-            self.current = self.most = 0
-            self.changed = threading.Condition()
+class AtOnce(Recorder):
+    """Counts the syncs running at once, in any process: each holds a marker file while it runs, and waits (up to
+    2 s) until ``target`` markers exist before it notes how many there are."""
 
-        @hookimpl
-        def sync(self, context, settings, audience, run, options):
-            with self.changed:
-                self.current += 1
-                self.most = max(self.most, self.current)
-                self.changed.notify_all()
-                self.changed.wait_for(lambda: self.current >= self.target, timeout=0.5)
-            time.sleep(0.02)
-            with self.changed:
-                self.current -= 1
-            return super().sync(context, settings, audience, run, options)
+    def __init__(self, folder: Path):
+        super().__init__()
+        self.folder = folder
 
-    plugin = Counting()
+    def expect(self, target: int) -> None:
+        (self.folder / "target").write_text(str(target))
+        (self.folder / "seen").unlink(missing_ok=True)
+
+    @property
+    def most(self) -> int:
+        return max(map(int, (self.folder / "seen").read_text().split()))
+
+    @hookimpl
+    def sync(self, context, settings, audience, run, options):
+        marker = self.folder / f"{context.business}.running"
+        marker.touch()
+        target, deadline = int((self.folder / "target").read_text()), time.monotonic() + 2
+        while len(list(self.folder.glob("*.running"))) < target and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with open(self.folder / "seen", "a") as seen:
+            seen.write(f"{len(list(self.folder.glob('*.running')))}\n")
+        time.sleep(0.05)
+        marker.unlink()
+        return super().sync(context, settings, audience, run, options)
+
+
+def test_jobs_bounds_how_many_businesses_sync_at_once(add_plugin, cli, accounts, mode, tmp_path):
+    plugin = AtOnce(tmp_path)
     add_plugin(plugin, "thing")
     configure(cli, accounts, *"abcdefgh")
-    plugin.target = 2
-    assert cli("sync", "thing", "--all", "--jobs", "2").code == 0
-    assert plugin.most == 2
-    plugin.most, plugin.target = 0, 4
-    result = cli("sync", "thing", "--all", "--force", "--json")  # default: 4 at a time
+    plugin.expect(3)
+    assert cli("sync", "thing", "--all", "--jobs", "3", *mode).code == 0
+    assert plugin.most == 3
+    plugin.expect(8)
+    result = cli("sync", "thing", "--all", "--force", "--json", *mode)  # default: 16 per process (or CPU)
     assert result.code == 0
-    assert plugin.most == 4
+    assert plugin.most == 8
     assert len(result.json()) == 8
 
 
-def test_a_business_locked_by_another_process_is_skipped(syncing, cli, accounts):
+def test_a_business_locked_by_another_process_is_skipped(syncing, cli, accounts, mode):
     configure(cli, accounts, "a", "b")
     with locks.business_lock("a", "thing"):  # another open file description: as another process's lock
-        result = cli("sync", "thing", "--all", "--json")
+        result = cli("sync", "thing", "--all", "--json", *mode)
     assert result.code == 0, result.err
     outcomes = by_business(result)
     assert outcomes["a"]["outcome"] == "skipped_locked"
     assert "in progress elsewhere" in outcomes["a"]["error"]
     assert outcomes["b"]["outcome"] == "ok"
     assert syncing.businesses() == ["b"]
-    assert cli("sync", "thing", "--all", "--json").json()[0]["outcome"] == "ok"  # free again: a is still due
+    assert cli("sync", "thing", "--all", "--json", *mode).json()[0]["outcome"] == "ok"  # free again: still due
 
 
 class Watched(threading.Event):
@@ -488,4 +519,5 @@ def test_many_threads_opening_a_new_database_apply_each_migration_once(tmp_path)
         t.join(30)
     assert errors == []
     assert [m.name for m in state.migrations.applied(state.open_db(path))] == [
-        "m001_integrations_and_runs", "m002_interval_hours", "m003_export_fingerprint"]
+        "m001_integrations_and_runs", "m002_interval_hours", "m003_export_fingerprint", "m004_run_log_filters",
+        "m005_retention"]

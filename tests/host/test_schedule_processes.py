@@ -1,5 +1,7 @@
 """Real processes: overlapping ``sync --all`` runs sync each business once, a lock left by a killed process is
-recovered, and ``schedule run`` runs what is due, sleeps, and stops on SIGTERM without a half-written run."""
+recovered, ``schedule run`` runs what is due, sleeps, and stops on SIGTERM without a half-written run, and the worker
+processes of a fleet: the two-step stop reaches them, they die with their parent, and one that crashes fails only
+its business."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from opus1_integrations.api import SettingsInvalid, hookimpl
 
 @hookimpl
 def settings_schema():
-    return {"type": "object", "properties": {"fail": {"type": "boolean"}}}
+    return {"type": "object", "properties": {"fail": {"type": "boolean"}, "crash": {"type": "boolean"}}}
 
 
 @hookimpl
@@ -49,6 +51,8 @@ def sync(context, settings, audience, run, options):
         time.sleep(0.01)
     if settings.get("fail"):
         raise SettingsInvalid("the service rejected the key", hint="make a new key")
+    if settings.get("crash"):  # as a plugin's C extension might: the whole process goes
+        os.kill(os.getpid(), 9)
     keys = [contact.key for contact in audience.contacts()]
     for key in keys:
         run.record(key, "created")
@@ -146,13 +150,29 @@ def lab(tmp_path, add_plugin, cli, accounts, monkeypatch):
         lab.cleanup()
 
 
+def process_tree(pid: int) -> list[int]:
+    """A process and its descendants (its fleet's worker processes)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                todo += map(int, Path(f"/proc/{current}/task/{task}/children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return found
+
+
 def holds_a_lock_file(pid: int) -> bool:
-    """Whether a process has a business lock file open (it holds or is waiting for a lock)."""
-    folder = Path(f"/proc/{pid}/fd")
-    try:
-        return any(os.readlink(fd).endswith(".lock") for fd in folder.iterdir())
-    except (FileNotFoundError, ProcessLookupError):
-        return False
+    """Whether a process or one of its workers has a business lock file open (it holds or is waiting for a lock)."""
+    for member in process_tree(pid):
+        try:
+            if any(os.readlink(fd).endswith(".lock") for fd in Path(f"/proc/{member}/fd").iterdir()):
+                return True
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return False
 
 
 def db_runs(**where) -> list[dict]:
@@ -305,3 +325,82 @@ def test_sigterm_during_sync_all_finishes_the_running_syncs_and_exits_130(lab, c
     assert outcomes["b"]["error"] == "not started: stopping"
     assert [r["business"] for r in db_runs()] == ["a"]
     assert schedule.status(open_db(), "b", "thing", clock.utcnow()).due
+
+
+# -- worker processes ----------------------------------------------------------------------------------------------
+
+
+def alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def test_a_second_signal_kills_the_workers_and_marks_their_runs_interrupted(lab, cli):
+    lab.configure("a", "b", "c")
+    lab.hold("a", "b", "c")
+    proc = lab.start("sync", "thing", "--all", "--processes", "2", "--jobs", "4", "--json", name="all")
+    lab.until(lambda: all(lab.starts(b) for b in "abc"), "the three syncs started")
+    workers = {pid for b in "abc" for pid in lab.starts(b)}
+    assert len(workers) == 2 and proc.pid not in workers  # in the worker processes, not in opus1-int itself
+    proc.send_signal(signal.SIGTERM)
+    lab.until(lambda: "stopping" in lab.err(proc), "it says it is stopping")
+    proc.send_signal(signal.SIGTERM)
+    assert lab.finish(proc) == 130, lab.err(proc)
+
+    runs = db_runs()
+    assert {r["status"] for r in runs} == {"interrupted"} and all(r["finished_at"] for r in runs)
+    assert {r["pid"] for r in runs} == workers
+    assert f"run {', '.join(str(r['id']) for r in sorted(runs, key=lambda r: r['id']))} marked interrupted" in \
+        lab.err(proc)
+    assert not any(alive(pid) for pid in workers)
+    lab.release("a", "b", "c")
+    assert [o["outcome"] for o in cli("sync", "thing", "--all", "--json").json()] == ["ok"] * 3  # resumed
+
+
+def test_the_first_signal_lets_the_workers_finish_their_syncs_and_starts_no_new_one(lab):
+    lab.configure("a", "b", "c", "d")
+    lab.hold("a", "b")
+    proc = subprocess.Popen([OPUS1_INT, "sync", "thing", "--all", "--processes", "2", "--jobs", "2", "--json"],
+                            env=lab.env, stdin=subprocess.DEVNULL, stdout=open(lab.dir / "all.out", "w"),
+                            stderr=open(lab.dir / "all.err", "w"), start_new_session=True)
+    proc.name = "all"
+    lab.procs.append(proc)
+    lab.until(lambda: lab.starts("a") and lab.starts("b"), "a and b started")
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole process group, workers included
+    lab.until(lambda: "stopping" in lab.err(proc), "it says it is stopping")
+    time.sleep(0.3)
+    assert proc.poll() is None  # the workers ignored it; the running syncs go on
+    lab.release("a", "b")
+    assert lab.finish(proc) == 130, lab.err(proc)
+    outcomes = {o["business"]: o["outcome"] for o in json.loads(lab.out(proc))}
+    assert outcomes == {"a": "ok", "b": "ok", "c": "interrupted", "d": "interrupted"}
+    assert lab.starts("c") == lab.starts("d") == []
+    assert sorted(r["business"] for r in db_runs(status="ok")) == ["a", "b"]
+
+
+def test_the_workers_die_with_their_parent(lab, cli):
+    lab.configure("a", "b")
+    lab.hold("a", "b")
+    proc = lab.start("schedule", "run", "--processes", "2", "--max-sleep", "0.2", name="schedule")
+    lab.until(lambda: lab.starts("a") and lab.starts("b"), "both syncs started")
+    workers = set(lab.starts("a") + lab.starts("b"))
+    proc.send_signal(signal.SIGKILL)
+    lab.finish(proc)
+    lab.until(lambda: not any(alive(pid) for pid in workers), "the workers are gone", timeout=10)
+    assert [r["status"] for r in cli("runs", "--json").json()] == ["interrupted", "interrupted"]  # locks free
+
+
+def test_a_worker_that_crashes_fails_only_its_business(lab, cli):
+    lab.configure("a", "c", "d")
+    lab.configure("b", extra=("--crash",))
+    result = cli("sync", "thing", "--all", "--processes", "2", "--jobs", "2", "--json")
+    assert result.code == 1, result.err
+    outcomes = {o["business"]: o for o in result.json()}
+    assert {b: o["outcome"] for b, o in outcomes.items()} == {"a": "ok", "b": "failed", "c": "ok", "d": "ok"}
+    crashed = outcomes["b"]
+    assert "died (killed by SIGKILL) while syncing it" in crashed["error"] and crashed["exit_code"] == 1
+    [run] = db_runs(business="b")
+    assert (run["id"], run["status"]) == (crashed["run_id"], "interrupted")

@@ -16,7 +16,7 @@ from .conftest import Recorder
 def test_migrations_build_the_schema_from_a_blank_database(tmp_path):
     path = tmp_path / "blank.db"
     db = state.open_db(path)
-    assert {"integrations", "runs", "run_items", "_sqlite_migrations"} <= set(db.table_names())
+    assert {"integrations", "runs", "run_items", "run_log_retention", "_sqlite_migrations"} <= set(db.table_names())
     assert set(db["integrations"].columns_dict) == {
         "business", "integration", "enabled", "settings", "contacts_path", "updated_at", "interval_hours"}
     assert db["integrations"].pks == ["business", "integration"]
@@ -26,8 +26,12 @@ def test_migrations_build_the_schema_from_a_blank_database(tmp_path):
     assert set(db["run_items"].columns_dict) == {"run_id", "key", "outcome", "error_code", "message", "hint"}
     assert [fk.other_table for fk in db["run_items"].foreign_keys] == ["runs"]
     assert [m.name for m in state.migrations.applied(db)] == [
-        "m001_integrations_and_runs", "m002_interval_hours", "m003_export_fingerprint"]
+        "m001_integrations_and_runs", "m002_interval_hours", "m003_export_fingerprint", "m004_run_log_filters",
+        "m005_retention"]
     assert state.migrations.pending(db) == []
+    assert {tuple(i.columns) for i in db["runs"].indexes} >= {("status",), ("started_at",)}
+    assert db.execute("select items_days, runs_days from run_log_retention").fetchall() == [(30.0, 400.0)]
+    assert db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental: pruning shrinks the file
 
 
 def test_reopening_applies_nothing_twice_and_keeps_data(tmp_path):
@@ -36,7 +40,7 @@ def test_reopening_applies_nothing_twice_and_keeps_data(tmp_path):
     db["integrations"].insert({"business": "b", "integration": "i", "enabled": 1, "settings": "{}"})
     again = state.open_db(path)
     assert again["integrations"].count == 1
-    assert again["_sqlite_migrations"].count == 3
+    assert again["_sqlite_migrations"].count == 5
     assert again["integrations"].get(("b", "i"))["interval_hours"] == 24.0
 
 
@@ -83,4 +87,5 @@ def test_plugin_migrations_are_their_own_set_applied_once(opus1_home, add_plugin
     assert "thing_ledger" in db.table_names()
     sets = [(row["migration_set"], row["name"]) for row in db["_sqlite_migrations"].rows]
     assert sets == [("opus1_integrations", "m001_integrations_and_runs"), ("opus1_integrations", "m002_interval_hours"),
-                    ("opus1_integrations", "m003_export_fingerprint"), ("opus1_thing", "m001_ledger")]
+                    ("opus1_integrations", "m003_export_fingerprint"), ("opus1_integrations", "m004_run_log_filters"),
+                    ("opus1_integrations", "m005_retention"), ("opus1_thing", "m001_ledger")]

@@ -67,6 +67,11 @@ def merge_tags(mc: Mailchimp, audience_id: str) -> frozenset[str]:
     return frozenset(f["tag"] for f in answer.get("merge_fields") or [])
 
 
+#: The setting each live check is about, so a form can show a failure beside its field.
+CHECKED_SETTING = {"api key": "api_key", "user id": "user_id", "audience": "audience_id",
+                   "merge fields": "audience_id"}
+
+
 def refusal(checks: list[Check]) -> Exception | None:
     """Why settings whose live checks failed are not saved: Mailchimp being unavailable is no settings problem
     (exit 1, the same settings work later); any other failing check is (exit 3). ``None`` when all passed."""
@@ -76,4 +81,6 @@ def refusal(checks: list[Check]) -> Exception | None:
     message = "; ".join(f"{c.name}: {c.message}" for c in failing)
     if any(c.name == CONNECTION for c in failing):
         return OperationFailed(message, hint=failing[0].hint)
-    return SettingsInvalid(message, hint=failing[0].hint)
+    return SettingsInvalid(message, hint=failing[0].hint, fields={  # each failure beside its field, with its fix
+        CHECKED_SETTING[c.name]: f"{c.message}. To fix it: {c.hint}" for c in reversed(failing)
+        if c.name in CHECKED_SETTING})
