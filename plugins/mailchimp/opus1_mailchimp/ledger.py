@@ -1,10 +1,13 @@
-"""What this plugin synced before, per business and audience: the memory behind leavers, email changes and tags."""
+"""What this plugin synced before, per business and audience: the memory behind leavers, email changes and tags,
+and the stamp of the last complete sync (its export, settings digest and quiet second) behind the no-change path."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -152,3 +155,19 @@ def decode(row: tuple) -> Synced:
 def tag_set(text: str | None) -> frozenset[str]:
     """A JSON list of tag names as a set (cached: most members carry one of a few sets); empty for None."""
     return frozenset(json.loads(text)) if text else frozenset()
+
+
+def settings_digest(settings: dict) -> str:
+    """A digest of the settings that shape a sync (the key is left out: it does not change what is sent)."""
+    shaping = {k: v for k, v in settings.items() if k != "api_key"}
+    return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
+
+
+def quiet_since(mc) -> str:
+    """The second from which on a change in the audience is not this run's, by Mailchimp's clock (its ``Date``
+    header, so an error of our own clock does not matter): the second after our last write, else the time of its
+    latest answer; our clock if Mailchimp sent no date. Mailchimp stamps ``last_changed`` to the second, so a change
+    made by someone else in the very second of our last write is taken for ours."""
+    if mc.last_write_time is not None:
+        return (mc.last_write_time + timedelta(seconds=1)).isoformat()
+    return (mc.server_time or datetime.now(timezone.utc).replace(microsecond=0)).isoformat()

@@ -13,14 +13,11 @@ The data flow, with a working set that does not grow with the audience (see ``sc
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -29,7 +26,7 @@ from opus1_integrations.api import ItemOutcome, OperationFailed
 from .checks import merge_tags
 from .client import ApiError
 from .connection import connect
-from .ledger import Ledger, Synced, encode
+from .ledger import Ledger, Synced, encode, quiet_since, settings_digest
 from .members import read_members
 from .planner import (ARCHIVED, CREATED, EMAIL_CHANGED, LEAVER_GONE, LEAVER_KEPT, LEAVER_TAGGED, UNCHANGED, UPDATED,
                       WRITES, Action, Policy, plan)
@@ -78,7 +75,7 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
         counts = {**_counts(tally), "skipped": _skipped(audience), "requests": mc.requests, "writes": mc.writes}
         run.counts = counts
         if not failures and not counts["failed"]:
-            ledger.save_last_sync(audience.fingerprint, settings_digest(settings), _quiet_since(mc), counts)
+            ledger.save_last_sync(audience.fingerprint, settings_digest(settings), quiet_since(mc), counts)
         if failures:
             raise OperationFailed(f"{len(failures)} request(s) to Mailchimp failed: {failures[0]}",
                                   hint="the contacts that were not sent are retried by the next run")
@@ -249,22 +246,6 @@ def _write_ledger(ledger: Ledger, remember: list, left: list, gone: list) -> Non
     ledger.forget(gone)
     for pending in (remember, left, gone):
         pending.clear()
-
-
-def settings_digest(settings: dict) -> str:
-    """A digest of the settings that shape a sync (the key is left out: it does not change what is sent)."""
-    shaping = {k: v for k, v in settings.items() if k != "api_key"}
-    return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
-
-
-def _quiet_since(mc) -> str:
-    """The second from which on a change in the audience is not this run's, by Mailchimp's clock (its ``Date``
-    header, so an error of our own clock does not matter): the second after our last write, else the time of its
-    latest answer; our clock if Mailchimp sent no date. Mailchimp stamps ``last_changed`` to the second, so a change
-    made by someone else in the very second of our last write is taken for ours."""
-    if mc.last_write_time is not None:
-        return (mc.last_write_time + timedelta(seconds=1)).isoformat()
-    return (mc.server_time or datetime.now(timezone.utc).replace(microsecond=0)).isoformat()
 
 
 def _nothing_changed(mc, ledger: Ledger, audience, settings: dict) -> dict | None:
