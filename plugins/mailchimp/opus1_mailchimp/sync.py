@@ -39,6 +39,8 @@ RULE_MERGES = {"shared_email", "duplicate_person"}
 COUNTED = (ItemOutcome.CREATED, ItemOutcome.UPDATED, ItemOutcome.UNCHANGED, ItemOutcome.LEFT_ALONE,
            ItemOutcome.FAILED, ItemOutcome.ARCHIVED, ItemOutcome.LEAVER_TAGGED, ItemOutcome.LEAVER_KEPT,
            ItemOutcome.EMAIL_CHANGED)
+#: The outcomes by their names, as the scratch database keeps them.
+_OUTCOMES = {outcome.value: outcome for outcome in ItemOutcome}
 #: Members per write to the ledger or the scratch database (one transaction each).
 BATCH = 2000
 
@@ -222,12 +224,11 @@ def _settle(scratch: Scratch, ledger: Ledger, run, tally: Counter) -> None:
     gone: list[str] = []
     for key, email, action, reason, _, people, managed, outcome, error_code, message, hint in scratch.results(
             skip=CREATED):
-        action = ItemOutcome(action)
-        result = Sent(ItemOutcome(outcome), error_code, message, hint) if outcome else Sent(_unsent_outcome(action))
-        run.record(key, result.outcome, error_code=result.error_code, message=result.message or reason,
-                   hint=result.hint)
-        tally[result.outcome] += 1
-        if result.outcome is ItemOutcome.FAILED:
+        action = _OUTCOMES[action]
+        outcome = _OUTCOMES[outcome] if outcome else _unsent_outcome(action)
+        run.record(key, outcome, error_code=error_code, message=message or reason, hint=hint)
+        tally[outcome] += 1
+        if outcome is ItemOutcome.FAILED:
             continue
         if action in (UPDATED, UNCHANGED, EMAIL_CHANGED) and people is not None:
             remember.append((key, email, people, managed))
