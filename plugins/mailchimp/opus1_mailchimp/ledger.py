@@ -1,9 +1,15 @@
-"""What this plugin synced before, per business and audience: the memory behind leavers, email changes and tags."""
+"""What this plugin synced before, per business and audience: the memory behind leavers, email changes and tags,
+and the stamp of the last complete sync (its export, settings digest and quiet second) behind the no-change path."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from typing import NamedTuple
 
 import sqlite_utils
 
@@ -51,9 +57,8 @@ class LastSync:
     counts: dict
 
 
-@dataclass(frozen=True)
-class Synced:
-    """A member this plugin synced earlier."""
+class Synced(NamedTuple):
+    """A member this plugin synced earlier (a named tuple: a sync builds one per member, cheaply)."""
 
     key: str
     email: str
@@ -70,16 +75,13 @@ class Ledger:
         self.business = business
         self.audience_id = audience_id
 
-    def load(self) -> dict[str, Synced]:
-        """Every member synced before, by key."""
-        rows = self.db[TABLE].rows_where(
-            "business = ? and audience_id = ?", [self.business, self.audience_id]
-        )
-        return {
-            r["key"]: Synced(r["key"], r["email"], tuple(json.loads(r["person_ids"])),
-                             frozenset(json.loads(r["managed_tags"])), bool(r["left"]))
-            for r in rows
-        }
+    def source(self, schema: str) -> tuple[str, str, list[str]]:
+        """Where to copy the members synced before from: the ledger database's file, the query of its rows in key
+        order as (key, email, person ids as JSON, managed tags as JSON, left) with that file attached as ``schema``,
+        and the query's parameters."""
+        file = next(row[2] for row in self.db.conn.execute("PRAGMA database_list") if row[1] == "main")
+        return (file, f"SELECT key, email, person_ids, managed_tags, left FROM {schema}.{TABLE}"
+                      " WHERE business = ? AND audience_id = ? ORDER BY key", [self.business, self.audience_id])
 
     def last_sync(self) -> LastSync | None:
         """The last complete sync, or ``None``."""
@@ -101,13 +103,14 @@ class Ledger:
         """A run started that may change the audience: the next one must not skip."""
         self.db[LAST_SYNC].delete_where("business = ? and audience_id = ?", [self.business, self.audience_id])
 
-    def remember(self, entries: list[tuple[str, str, tuple[str, ...], frozenset[str]]]) -> None:
-        """Record members as synced now: (key, email, person ids, tags this plugin manages on them)."""
-        if not entries:
-            return
+    def remember(self, entries: Iterable[tuple[str, str, str, str]]) -> None:
+        """Record members as synced now: (key, email, person ids, tags this plugin manages on them), the last two
+        as ``encode`` makes them."""
         stamp = now()
-        rows = [(self.business, self.audience_id, key, email, json.dumps(list(person_ids)), json.dumps(sorted(tags)),
-                 stamp) for key, email, person_ids, tags in entries]
+        rows = [(self.business, self.audience_id, key, email, person_ids, tags, stamp)
+                for key, email, person_ids, tags in entries]
+        if not rows:
+            return
         with self.db.atomic():  # one statement per row (``upsert_all`` takes two, at twice the time)
             self.db.conn.executemany(
                 f"INSERT INTO {TABLE} (business, audience_id, key, email, person_ids, managed_tags, synced_at, left)"
@@ -117,19 +120,54 @@ class Ledger:
                 rows,
             )
 
-    def mark_left(self, keys: list[str], tags: dict[str, frozenset[str]] | None = None) -> None:
-        """Mark members as leavers already handled (optionally with their managed tags now)."""
+    def mark_left(self, entries: Iterable[tuple[str, str | None]]) -> None:
+        """Mark members as leavers already handled: (key, their managed tags now as ``encode`` makes them, or None
+        to keep those recorded)."""
+        rows = [(tags, self.business, self.audience_id, key) for key, tags in entries]
+        if not rows:
+            return
         with self.db.atomic():
-            for key in keys:
-                update = {"left": 1}
-                if tags and key in tags:
-                    update["managed_tags"] = json.dumps(sorted(tags[key]))
-                self.db[TABLE].update((self.business, self.audience_id, key), update)
+            self.db.conn.executemany(
+                f"UPDATE {TABLE} SET left = 1, managed_tags = coalesce(?, managed_tags)"
+                " WHERE business = ? AND audience_id = ? AND key = ?", rows)
 
-    def forget(self, keys: list[str]) -> None:
+    def forget(self, keys: Iterable[str]) -> None:
         """Drop members that are gone from the audience or moved to another address."""
+        rows = [(self.business, self.audience_id, key) for key in keys]
+        if not rows:
+            return
         with self.db.atomic():
-            for key in keys:
-                self.db[TABLE].delete_where(
-                    "business = ? and audience_id = ? and key = ?", [self.business, self.audience_id, key]
-                )
+            self.db.conn.executemany(f"DELETE FROM {TABLE} WHERE business = ? AND audience_id = ? AND key = ?", rows)
+
+
+def encode(person_ids: Iterable[str], managed_tags: Iterable[str]) -> tuple[str, str]:
+    """A member's person ids and managed tags as the ledger stores them (JSON texts)."""
+    return json.dumps(list(person_ids)), json.dumps(sorted(managed_tags))
+
+
+def decode(row: tuple) -> Synced:
+    """A ledger row (``key, email, person_ids, managed_tags, left``, as ``Ledger.rows`` gives them) as ``Synced``."""
+    key, email, person_ids, tags, left = row
+    return Synced(key, email, tuple(json.loads(person_ids)), tag_set(tags), bool(left))
+
+
+@lru_cache(maxsize=4096)
+def tag_set(text: str | None) -> frozenset[str]:
+    """A JSON list of tag names as a set (cached: most members carry one of a few sets); empty for None."""
+    return frozenset(json.loads(text)) if text else frozenset()
+
+
+def settings_digest(settings: dict) -> str:
+    """A digest of the settings that shape a sync (the key is left out: it does not change what is sent)."""
+    shaping = {k: v for k, v in settings.items() if k != "api_key"}
+    return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
+
+
+def quiet_since(mc) -> str:
+    """The second from which on a change in the audience is not this run's, by Mailchimp's clock (its ``Date``
+    header, so an error of our own clock does not matter): the second after our last write, else the time of its
+    latest answer; our clock if Mailchimp sent no date. Mailchimp stamps ``last_changed`` to the second, so a change
+    made by someone else in the very second of our last write is taken for ours."""
+    if mc.last_write_time is not None:
+        return (mc.last_write_time + timedelta(seconds=1)).isoformat()
+    return (mc.server_time or datetime.now(timezone.utc).replace(microsecond=0)).isoformat()

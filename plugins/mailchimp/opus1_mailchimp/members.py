@@ -1,22 +1,45 @@
-"""Reading an audience's members, all pages in parallel, with only the fields a sync compares."""
+"""Reading an audience's members, page by page and in parallel, with only the fields a sync compares.
+
+Pages go to a sink as they arrive (the sync's scratch database), so memory holds only the pages in flight. The
+listing of all members and the listing of archived ones (Mailchimp may leave those out of the first) are read at
+the same time. Paging is bounded by what the pages hold, not by what Mailchimp claims (``paging.read_pages``): a
+listing ends at the first page that comes back short or empty, never goes past the ``total_items`` of its first
+page, and here also ends at a page that repeats one already read; so each listing sends at most one request per
+page of new members received, plus those in flight (at most the client's connection limit).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
+from typing import NamedTuple
 
 from .client import Mailchimp
+from .errors import malformed
+from .ledger import tag_set
+from .paging import read_pages
 
 PAGE = 1000
 FIELDS = [
     "members.email_address", "members.status", "members.merge_fields", "members.tags", "total_items",
 ]
+#: What a page must hold: a list of objects, each checked by ``member_row`` (``total_items`` is only a hint: it
+#: is not checked, and ignored unless a count).
+MEMBERS_SHAPE = {"members?": [dict]}
+#: The merge fields a sync may write, so the only ones it keeps of a member.
+MERGE_FIELDS = ("FNAME", "LNAME", "PHONE")
+#: Where a member was read: the listing of all members, or that of archived ones (the first one wins).
+ALL, ARCHIVED = 0, 1
 
 
-@dataclass(frozen=True)
-class Member:
-    """A member as Mailchimp holds it now."""
+class Member(NamedTuple):
+    """A member as Mailchimp holds it now (of its merge fields, only those a sync may write); a named tuple, as a
+    sync builds one per member."""
 
     key: str
     email: str
@@ -24,43 +47,91 @@ class Member:
     merge_fields: dict
     tags: frozenset[str]
 
-    @classmethod
-    def from_api(cls, data: dict) -> "Member":
-        """Build from a member object of the API."""
-        return cls(
-            key=data["email_address"].strip().lower(),
-            email=data["email_address"],
-            status=data["status"],
-            merge_fields=data.get("merge_fields") or {},
-            tags=frozenset(t["name"] for t in data.get("tags") or []),
-        )
+
+def member_row(data: dict, source: int) -> tuple:
+    """A member object of the API as a row: (key, email, status, FNAME, LNAME, PHONE, tags as JSON, source).
+    Raises ``ValueError`` for an object that is not a member (checked here, at a third of the cost of a walk of its
+    shape: a sync reads every member)."""
+    email, status, fields, tags = data.get("email_address"), data.get("status"), data.get("merge_fields"), data.get("tags")
+    fields = {} if fields is None else fields
+    tags = [] if tags is None else tags
+    names = tuple(t.get("name") if type(t) is dict else None for t in tags) if type(tags) is list else (None,)
+    if type(email) is not str or type(status) is not str or type(fields) is not dict or not all(
+            type(name) is str for name in names):
+        raise ValueError("a member without a text email_address and status, an object of merge_fields and named "
+                         "tags")
+    return (email.strip().lower(), email, status, _scalar(fields.get("FNAME")), _scalar(fields.get("LNAME")),
+            _scalar(fields.get("PHONE")), _tags_json(names), source)
 
 
-def read_members(mc: Mailchimp, audience_id: str, on_page: Callable[[int, int], None] | None = None) -> dict[str, Member]:
-    """Every member of the audience by key, archived ones included (read separately, as Mailchimp may omit them)."""
-    members: dict[str, Member] = {}
-    for status in (None, "archived"):
-        for page in _pages(mc, audience_id, status, on_page):
-            for data in page:
-                member = Member.from_api(data)
-                members.setdefault(member.key, member)
-    return members
+@lru_cache(maxsize=4096)
+def _tags_json(names: tuple[str, ...]) -> str | None:
+    """Tag names as the JSON list stored (cached: most members carry one of a few sets); None for none."""
+    return json.dumps(names, ensure_ascii=False) if names else None
 
 
-def _pages(mc: Mailchimp, audience_id: str, status: str | None, on_page):
-    extra = {"status": status} if status else {}
+def member_from_row(row: tuple) -> Member:
+    """A stored row (key, email, status, FNAME, LNAME, PHONE, tags as JSON) as a ``Member``."""
+    key, email, status, fname, lname, phone, tags = row[:7]
+    fields = {}
+    if fname is not None:
+        fields["FNAME"] = fname
+    if lname is not None:
+        fields["LNAME"] = lname
+    if phone is not None:
+        fields["PHONE"] = phone
+    return Member(key, email, status, fields, tag_set(tags))
 
-    def fetch(offset: int) -> dict:
-        return mc.call(mc.lists.get_list_members_info, audience_id, count=PAGE, offset=offset, fields=FIELDS, **extra)
 
-    first = fetch(0)
-    total = first.get("total_items", 0)
-    if on_page:
-        on_page(len(first.get("members", [])), total)
-    yield first.get("members", [])
-    offsets = range(PAGE, total, PAGE)
-    with ThreadPoolExecutor(max_workers=mc.max_connections) as pool:
-        for page in pool.map(fetch, offsets):
+def _scalar(value: object) -> object:
+    """A merge field's value as SQLite stores it (text and numbers as they are, anything else as JSON)."""
+    if value is None or type(value) is str or isinstance(value, (int, float)):
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
+def read_members(mc: Mailchimp, audience_id: str, sink: Callable[[list[tuple]], None],
+                 on_page: Callable[[int, int | None], None] | None = None,
+                 stop: threading.Event | None = None) -> int:
+    """Read every member of the audience, archived ones included, into ``sink`` as rows (``member_row``), a page
+    at a time (never two at once); returns how many rows were passed. The two listings are read at the same time,
+    each with ``paging.read_pages``. ``on_page(n, claimed)`` gets each page's size and, with a listing's first
+    page, the number of members it claims. Stops early when ``stop`` is set.
+    """
+    lock = threading.Lock()
+
+    def listing(status: str | None) -> int:
+        source = ARCHIVED if status else ALL
+        extra = {"status": status} if status else {}
+
+        def fetch(offset: int) -> dict:
+            return mc.call(mc.lists.get_list_members_info, audience_id, count=PAGE, offset=offset, fields=FIELDS,
+                           shape=MEMBERS_SHAPE, **extra)
+
+        first = fetch(0)
+        total = first.get("total_items")
+        claimed = total if type(total) is int and total >= 0 else None
+        pages = [first.get("members") or []]
+        if len(pages[0]) >= PAGE:
+            pages = chain(pages, read_pages(lambda offset: fetch(offset).get("members") or [], PAGE,
+                                            mc.max_connections, claimed, start=PAGE))
+        count, seen = 0, set()
+        for page in pages:
+            try:
+                rows = [member_row(m, source) for m in page]
+            except ValueError as exc:
+                raise malformed(f"unexpected shape: {exc}", f"{mc.api.host}/lists/{audience_id}/members",
+                                transient=False) from None
+            digest = hashlib.sha256("\n".join(row[1] for row in rows).encode()).digest()
+            if digest in seen or (stop and stop.is_set()):  # a page served again: the listing goes round in circles
+                break
+            seen.add(digest)
+            with lock:
+                sink(rows)
+            count += len(page)
             if on_page:
-                on_page(len(page.get("members", [])), total)
-            yield page.get("members", [])
+                on_page(len(page), claimed if len(seen) == 1 else None)
+        return count
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return sum(pool.map(listing, (None, "archived")))

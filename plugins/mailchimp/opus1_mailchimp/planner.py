@@ -1,9 +1,14 @@
-"""Planning a sync before anything is sent: what each contact and each earlier member needs, and why."""
+"""Planning a sync before anything is sent: what each contact and each earlier member needs, and why.
+
+Each decision is a pure function of its inputs (``plan_contact``, ``earlier_member``, ``plan_leaver``), so it can
+be tested case by case; ``plan`` walks them over the contacts and what is ``Known`` of the audience and ledger.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from opus1_integrations.api import ItemOutcome
 
@@ -24,16 +29,25 @@ class Action:
     """What to do with one member, and why."""
 
     key: str
+    """The member's address, trimmed and lower-cased (the contact's key)."""
     email: str
+    """The address as the contact (or, for a leaver, the ledger) spells it."""
     action: ItemOutcome
     """The outcome this action records once sent (``created``, ``updated``, ...)."""
     reason: str
+    """Why, in words (recorded in the run log, shown by a dry run)."""
     merge_fields: dict = field(default_factory=dict)
+    """The merge fields to send: all of them for a new or moved member, only those that differ for an update."""
     tags_add: frozenset[str] = frozenset()
+    """Tags to add."""
     tags_remove: frozenset[str] = frozenset()
+    """Tags to remove (only ones this plugin added earlier and no longer wants)."""
     old_key: str | None = None
+    """For an email change: the address the member has now."""
     person_ids: tuple[str, ...] = ()
+    """The people behind the member (kept in the ledger to recognise an email change later)."""
     managed_tags: frozenset[str] = frozenset()
+    """The tags this plugin wants on the member (kept in the ledger, so it knows later which tags are its own)."""
 
     def as_row(self) -> dict:
         """The action as one row of a plan file."""
@@ -71,79 +85,95 @@ class Policy:
 
     def tags_for(self, contact) -> frozenset[str]:
         """The tags this plugin puts on the contact's member."""
-        return self.tags | (program_tags(contact) if self.program_tags else frozenset())
+        return self.tags | program_tags(contact) if self.program_tags else self.tags
 
 
 def desired_fields(contact, policy: Policy) -> dict:
     """The merge fields a contact should have (PHONE only where the audience has it and we know it)."""
-    fields = {"FNAME": contact.first_name or "", "LNAME": contact.last_name or ""}
-    if "PHONE" in policy.merge_tags and contact.phone:
+    tags = policy.merge_tags
+    fields = {}
+    if "FNAME" in tags:
+        fields["FNAME"] = contact.first_name or ""
+    if "LNAME" in tags:
+        fields["LNAME"] = contact.last_name or ""
+    if "PHONE" in tags and contact.phone:
         fields["PHONE"] = contact.phone
-    return {k: v for k, v in fields.items() if k in policy.merge_tags}
+    return fields
 
 
-def plan(contacts: Iterable, live: dict[str, Member], synced: dict[str, Synced], policy: Policy) -> Iterator[Action]:
-    """Compare the contacts with the audience and the ledger: one action per contact, in the contacts' order, then
-    one per leaver (known only once every contact is seen). A generator, so sending can start while it runs."""
-    eligible: set[str] = set()
-    by_person = {pid: s for s in synced.values() for pid in s.person_ids}
-    moved: set[str] = set()
-    for contact in contacts:
-        eligible.add(contact.key)
-        tags = policy.tags_for(contact)
-        fields = desired_fields(contact, policy)
-        before = synced.get(contact.key)
-        member = live.get(contact.key)
-        base = dict(key=contact.key, email=contact.email, person_ids=tuple(contact.person_ids), managed_tags=tags)
-        if member is None:
-            old = _old_address(contact, by_person, live, moved)
-            if old is not None and live[old.key].status == "unsubscribed":
-                yield Action(**base, action=LEFT_ALONE,
-                             reason=f"unsubscribed in Mailchimp as {old.email}: not added under the new address")
-                continue
-            if old is not None:
-                moved.add(old.key)
-                yield Action(**base, action=EMAIL_CHANGED, old_key=old.key, merge_fields=fields,
-                             tags_add=tags - live[old.key].tags,
-                             tags_remove=(old.managed_tags - tags) & live[old.key].tags,
-                             reason=f"email changed from {old.email}; the member's address is updated")
-            else:
-                yield Action(**base, action=CREATED, merge_fields=fields, tags_add=tags, reason="not in the audience yet")
-            continue
-        if member.status != "subscribed":
-            yield Action(**base, action=LEFT_ALONE, reason=f"{member.status} in Mailchimp: never changed by opus1")
-            continue
-        changed = {k: v for k, v in fields.items() if (member.merge_fields.get(k) or "") != v}
-        previously = before.managed_tags if before else frozenset()
-        add = tags - member.tags
-        remove = (previously - tags) & member.tags
-        if changed or add or remove:
-            what = [f"{k} changed" for k in changed] + [f"tag {t} added" for t in sorted(add)]
-            what += [f"tag {t} removed" for t in sorted(remove)]
-            yield Action(**base, action=UPDATED, merge_fields=changed, tags_add=add, tags_remove=remove,
-                         reason=", ".join(what))
-        else:
-            yield Action(**base, action=UNCHANGED, reason="already up to date")
-    for key, before in synced.items():
-        if key in eligible or key in moved:
-            continue
-        yield _leaver(before, live.get(key), policy)
+@dataclass(frozen=True)
+class Earlier:
+    """The member a contact had under an earlier address: its ledger row and its live state."""
+
+    synced: Synced
+    member: Member
 
 
-def _old_address(contact, by_person: dict[str, Synced], live: dict[str, Member], moved: set[str]) -> Synced | None:
-    """The member this contact had under an earlier address: subscribed (it gets the new address) or unsubscribed
-    (the person opted out: the new address is not added either)."""
+def plan_contact(contact, member: Member | None, before: Synced | None, earlier: Earlier | None,
+                 policy: Policy) -> Action:
+    """The action for one contact.
+
+    ``member`` is the audience's member of the contact's address (``None``: not in the audience), ``before`` the
+    ledger's row of that address (``None``: never synced), ``earlier`` what ``earlier_member`` found for a contact
+    whose address is not in the audience (else ``None``). Decides, in this order: not in the audience and the person
+    unsubscribed under an earlier address: ``left_alone``; not in the audience with an earlier subscribed member:
+    ``email_changed`` (the member gets the new address, our fields and tags); not in the audience: ``created``;
+    not subscribed (unsubscribed, cleaned, pending, archived, transactional): ``left_alone``, never changed;
+    subscribed with merge fields or our tags differing: ``updated`` with only what differs; else ``unchanged``.
+    """
+    tags = policy.tags_for(contact)
+    fields = desired_fields(contact, policy)
+    base = dict(key=contact.key, email=contact.email, person_ids=tuple(contact.person_ids), managed_tags=tags)
+    if member is None:
+        if earlier is not None and earlier.member.status == "unsubscribed":
+            return Action(**base, action=LEFT_ALONE,
+                          reason=f"unsubscribed in Mailchimp as {earlier.synced.email}: not added under the new address")
+        if earlier is not None:
+            old = earlier.synced
+            return Action(**base, action=EMAIL_CHANGED, old_key=old.key, merge_fields=fields,
+                          tags_add=tags - earlier.member.tags,
+                          tags_remove=(old.managed_tags - tags) & earlier.member.tags,
+                          reason=f"email changed from {old.email}; the member's address is updated")
+        return Action(**base, action=CREATED, merge_fields=fields, tags_add=tags, reason="not in the audience yet")
+    if member.status != "subscribed":
+        return Action(**base, action=LEFT_ALONE, reason=f"{member.status} in Mailchimp: never changed by opus1")
+    changed = {k: v for k, v in fields.items() if (member.merge_fields.get(k) or "") != v}
+    previously = before.managed_tags if before else frozenset()
+    add = tags - member.tags
+    remove = (previously - tags) & member.tags
+    if changed or add or remove:
+        what = [f"{k} changed" for k in changed] + [f"tag {t} added" for t in sorted(add)]
+        what += [f"tag {t} removed" for t in sorted(remove)]
+        return Action(**base, action=UPDATED, merge_fields=changed, tags_add=add, tags_remove=remove,
+                      reason=", ".join(what))
+    return Action(**base, action=UNCHANGED, reason="already up to date")
+
+
+def earlier_member(contact, owner: Callable[[str], Synced | None], member: Callable[[str], Member | None],
+                   moved: Callable[[str], bool]) -> Earlier | None:
+    """The member a contact whose address is not in the audience had under an earlier address, if any.
+
+    For each of the contact's person ids in turn: the ledger row holding that person (``owner``), unless it is
+    the contact's own address or an email change of this run took it already (``moved``), whose live member
+    (``member``) is subscribed (it gets the new address) or unsubscribed (the person opted out: the new address is
+    not added either). Cleaned, pending, archived or deleted members are passed over.
+    """
     for pid in contact.person_ids:
-        old = by_person.get(pid)
-        if old is None or old.key == contact.key or old.key in moved:
+        old = owner(pid)
+        if old is None or old.key == contact.key or moved(old.key):
             continue
-        member = live.get(old.key)
-        if member is not None and member.status in ("subscribed", "unsubscribed"):
-            return old
+        live = member(old.key)
+        if live is not None and live.status in ("subscribed", "unsubscribed"):
+            return Earlier(old, live)
     return None
 
 
-def _leaver(before: Synced, member: Member | None, policy: Policy) -> Action:
+def plan_leaver(before: Synced, member: Member | None, policy: Policy) -> Action:
+    """The action for a member synced before whose address no contact has now (and no email change took).
+
+    Gone from the audience: ``leaver_gone``; left opus1 at an earlier run, or not subscribed: ``left_alone``;
+    else by the leaver policy: ``archived``, ``leaver_tagged`` (the leaver tag added) or ``leaver_kept``.
+    """
     base = dict(key=before.key, email=before.email, person_ids=before.person_ids, managed_tags=before.managed_tags)
     if member is None:
         return Action(**base, action=LEAVER_GONE, reason="no longer in opus1 or Mailchimp")
@@ -155,3 +185,45 @@ def _leaver(before: Synced, member: Member | None, policy: Policy) -> Action:
         return Action(**base, action=LEAVER_TAGGED, tags_add=frozenset({policy.leaver_tag}),
                       reason=f"no longer a client in opus1: tagged {policy.leaver_tag} (leaver policy)")
     return Action(**base, action=LEAVER_KEPT, reason="no longer a client in opus1: kept (leaver policy)")
+
+
+class Known(Protocol):
+    """What a plan is made from besides the contacts: the audience as read and the ledger as the sync found it
+    (``scratch.Scratch`` keeps both on disk)."""
+
+    def pair(self, contacts: Iterable) -> Iterator[tuple[object, Member | None, Synced | None]]:
+        """Each contact, in the contacts' order, with the member and the ledger row of its address."""
+
+    def has_synced(self) -> bool:
+        """Whether the ledger holds anyone (else no contact can have an earlier address)."""
+
+    def owner(self, person_id: str) -> Synced | None:
+        """The ledger row holding this person id."""
+
+    def member(self, key: str) -> Member | None:
+        """The audience's member of this address."""
+
+    def moved(self, key: str) -> bool:
+        """Whether an email change planned in this run took the member of this address."""
+
+    def move(self, key: str) -> None:
+        """Note that an email change planned in this run takes the member of this address."""
+
+    def leavers(self) -> Iterator[tuple[Synced, Member | None]]:
+        """Once every contact is paired: the ledger rows no contact had and no email change took, with members."""
+
+
+def plan(contacts: Iterable, known: Known, policy: Policy) -> Iterator[tuple[Action, Synced | None]]:
+    """One action per contact, in the contacts' order, then one per leaver (known only once every contact is
+    seen), each with the ledger row of its address. A generator, so sending can start while it runs."""
+    look_back = known.has_synced()
+    for contact, member, before in known.pair(contacts):
+        earlier = None
+        if member is None and look_back:
+            earlier = earlier_member(contact, known.owner, known.member, known.moved)
+        action = plan_contact(contact, member, before, earlier, policy)
+        if action.action == EMAIL_CHANGED:
+            known.move(action.old_key)
+        yield action, before
+    for before, member in known.leavers():
+        yield plan_leaver(before, member, policy), before

@@ -1,4 +1,4 @@
-"""Sending a plan: new members through batch subscribe, changes through one /batches job, both concurrent."""
+"""Sending a plan: new members through batch subscribe (concurrent calls), changes through /batches jobs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
@@ -18,6 +18,8 @@ from .errors import UNFINISHED, shown
 from .planner import ARCHIVED, UPDATED, Action
 
 BATCH_SUBSCRIBE_MAX = 500
+#: Operations per ``/batches`` job: bounds what a job holds in memory (its operations and their results).
+BATCH_OPERATIONS = 20_000
 #: All that outcomes are read from; if Mailchimp ignored ``fields`` on a POST, the full answer holds these too.
 SUBSCRIBE_FIELDS = ["new_members.email_address", "errors", "total_created", "error_count"]
 #: What a batch-subscribe answer must look like before its outcomes are read.
@@ -72,15 +74,13 @@ class Sender:
         self.failures: list[str] = []
 
     def create(self, actions: Iterable[Action], advance: Callable[[int], None] = lambda n: None,
-               settle: Callable[[list[Action], dict[str, Sent]], None] = lambda chunk, outcomes: None,
-               ) -> dict[str, Sent]:
+               settle: Callable[[list[Action], dict[str, Sent]], None] = lambda chunk, outcomes: None) -> None:
         """Add new members with batch subscribe (500 a call, concurrent); existing members are never updated here.
 
         ``actions`` may be a generator (the plan as it is made): calls go out as soon as 500 members are ready.
-        ``settle`` gets each call's members and outcomes in this thread, in order, while later calls are still on
-        the wire, so recording them costs no extra time.
+        ``settle`` gets each call's members and their outcomes by key, in this thread and in order, while later
+        calls are still on the wire, so recording them costs no extra time; nothing else keeps them.
         """
-        outcomes: dict[str, Sent] = {}
         in_flight: deque[tuple[list[Action], Future]] = deque()
 
         def send(chunk: list[Action]) -> dict[str, Sent]:
@@ -102,9 +102,7 @@ class Sender:
 
         def settle_first() -> None:
             chunk, call = in_flight.popleft()
-            result = call.result()
-            outcomes.update(result)
-            settle(chunk, result)
+            settle(chunk, call.result())
 
         with ThreadPoolExecutor(max_workers=self.mc.max_connections) as pool:
             actions = iter(actions)
@@ -114,46 +112,45 @@ class Sender:
                     settle_first()
             while in_flight:
                 settle_first()
-        return outcomes
 
-    def change_emails(self, actions: list[Action]) -> dict[str, Sent]:
-        """Give members their new address (rare: one direct PATCH each, before their tags are sent)."""
-        outcomes = {}
+    def change_emails(self, actions: Iterable[Action]) -> Iterator[tuple[Action, Sent]]:
+        """Give members their new address (rare: one direct PATCH each, before their tags are sent); yields each
+        action with its outcome."""
         for a in actions:
             try:
                 self.mc.call(self.mc.lists.update_list_member, self.audience_id, subscriber_hash(a.old_key),
                              {"email_address": a.email, "merge_fields": a.merge_fields})
-                outcomes[a.key] = Sent(ItemOutcome.EMAIL_CHANGED, message=f"moved from {a.old_key}")
+                yield a, Sent(ItemOutcome.EMAIL_CHANGED, message=f"moved from {a.old_key}")
             except ApiError as exc:
                 if exc.rejects_key:
                     raise exc.to_host_error() from None
-                outcomes[a.key] = Sent(ItemOutcome.FAILED, exc.title, f"could not change the address from {a.old_key}: {exc.detail}",
-                                          hint_for(exc.detail))
-        return outcomes
+                yield a, Sent(ItemOutcome.FAILED, exc.title, f"could not change the address from {a.old_key}: {exc.detail}",
+                              hint_for(exc.detail))
 
-    def apply(self, actions: list[Action], done: dict[str, Sent]) -> dict[str, Sent]:
-        """Send merge-field changes, tags and leaver actions of existing members as one /batches job."""
-        operations, owners = [], []
+    def apply(self, actions: Iterable[Action]) -> Iterator[list[tuple[Action, Sent]]]:
+        """Send merge-field changes, tags and leaver actions of existing members as ``/batches`` jobs of at most
+        ``BATCH_OPERATIONS`` operations, one after the other (Mailchimp runs one job at a time); yields each job's
+        actions with their outcomes (``Sent(action.action)`` when it went through)."""
+        operations: list[dict] = []
+        owners: list[Action] = []
+        chunk: list[Action] = []
         for a in actions:
-            if done.get(a.key) and done[a.key].outcome is ItemOutcome.FAILED:
-                continue
-            target = subscriber_hash(a.email)
-            member_path = f"/lists/{self.audience_id}/members/{target}"
-            if a.action == UPDATED and a.merge_fields:
-                operations.append({"method": "PATCH", "path": member_path, "body": json.dumps({"merge_fields": a.merge_fields})})
-                owners.append(a)
-            if a.action == ARCHIVED:
-                operations.append({"method": "DELETE", "path": member_path})
-                owners.append(a)
-            if a.tags_add or a.tags_remove:
-                tags = [{"name": t, "status": "active"} for t in sorted(a.tags_add)]
-                tags += [{"name": t, "status": "inactive"} for t in sorted(a.tags_remove)]
-                operations.append({"method": "POST", "path": member_path + "/tags",
-                                   "body": json.dumps({"tags": tags, "is_syncing": True})})
-                owners.append(a)
-        outcomes = {a.key: done.get(a.key) or Sent(a.action) for a in actions}
+            ops = _operations(a, f"/lists/{self.audience_id}/members/{subscriber_hash(a.email)}")
+            if operations and len(operations) + len(ops) > BATCH_OPERATIONS:
+                yield self._apply_job(chunk, operations, owners)
+                operations, owners, chunk = [], [], []
+            chunk.append(a)
+            operations += ops
+            owners += [a] * len(ops)
+        if chunk:
+            yield self._apply_job(chunk, operations, owners)
+
+    def _apply_job(self, chunk: list[Action], operations: list[dict], owners: list[Action]
+                   ) -> list[tuple[Action, Sent]]:
+        """Run one job; the outcome of each of ``chunk``'s actions (``owners`` names each operation's action)."""
+        outcomes = {a.key: Sent(a.action) for a in chunk}
         if not operations:
-            return outcomes
+            return [(a, outcomes[a.key]) for a in chunk]
         for i, op in enumerate(operations):
             op["operation_id"] = str(i)
         try:
@@ -161,7 +158,7 @@ class Sender:
         except ApiError as exc:
             for a in {a.key: a for a in owners}.values():
                 outcomes[a.key] = self._chunk_failed([a], exc)[a.key]
-            return outcomes
+            return [(a, outcomes[a.key]) for a in chunk]
         for i, a in enumerate(owners):
             result = results.get(str(i))
             if result is None:
@@ -172,7 +169,7 @@ class Sender:
             elif result["status_code"] >= 400:
                 detail = _problem_detail(result.get("response"))
                 outcomes[a.key] = Sent(ItemOutcome.FAILED, f"http_{result['status_code']}", detail, hint_for(detail))
-        return outcomes
+        return [(a, outcomes[a.key]) for a in chunk]
 
     def _run_batch(self, operations: list[dict]) -> dict[str, dict]:
         batch = self.mc.call(self.mc.batches.start, {"operations": operations}, shape=BATCH_SHAPE)
@@ -205,6 +202,21 @@ class Sender:
             raise exc.to_host_error() from None
         self.failures.append(str(exc) + (f" ({exc.url})" if exc.url else ""))
         return {a.key: Sent(ItemOutcome.FAILED, exc.title, f"the request failed: {exc}", "the next run tries again") for a in chunk}
+
+
+def _operations(a: Action, member_path: str) -> list[dict]:
+    """The ``/batches`` operations of one action: its merge fields (PATCH), archiving (DELETE), its tags."""
+    operations = []
+    if a.action == UPDATED and a.merge_fields:
+        operations.append({"method": "PATCH", "path": member_path, "body": json.dumps({"merge_fields": a.merge_fields})})
+    if a.action == ARCHIVED:
+        operations.append({"method": "DELETE", "path": member_path})
+    if a.tags_add or a.tags_remove:
+        tags = [{"name": t, "status": "active"} for t in sorted(a.tags_add)]
+        tags += [{"name": t, "status": "inactive"} for t in sorted(a.tags_remove)]
+        operations.append({"method": "POST", "path": member_path + "/tags",
+                           "body": json.dumps({"tags": tags, "is_syncing": True})})
+    return operations
 
 
 def _subscribe_outcomes(chunk: list[Action], answer: dict) -> dict[str, Sent]:

@@ -1,36 +1,48 @@
-"""One sync of a business's contacts to its Mailchimp audience: read, plan, check the safety stop, send, record."""
+"""One sync of a business's contacts to its Mailchimp audience: read, plan, check the safety stop, send, record.
+
+The data flow, with a working set that does not grow with the audience (see ``scratch``):
+
+1. read: the members' pages (all members, archived ones) and the merge fields, concurrently, while the export loads
+   and the ledger is copied; the pages go into the scratch database as they arrive;
+2. plan: the contacts (in key order) are walked beside the members and the ledger; each action goes to the scratch
+   database, or, when nobody can be a leaver and nothing is to be reviewed, a new member goes straight to sending;
+3. review: counts for the safety stop, the dry run's table and the plan file, from queries and cursors;
+4. send: new members, then email changes, then every other change, each read back from a cursor;
+5. record: each member's outcome in the run log and the ledger, as each call returns and then in one last pass.
+"""
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import json
+import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from opus1_integrations.api import ItemOutcome, OperationFailed, UsageError
+from opus1_integrations.api import ItemOutcome, OperationFailed
 
 from .checks import merge_tags
 from .client import ApiError
 from .connection import connect
-from .ledger import Ledger
+from .ledger import Ledger, Synced, encode, quiet_since, settings_digest
 from .members import read_members
 from .planner import (ARCHIVED, CREATED, EMAIL_CHANGED, LEAVER_GONE, LEAVER_KEPT, LEAVER_TAGGED, UNCHANGED, UPDATED,
                       WRITES, Action, Policy, plan)
-from .sender import Sent, Sender
+from .review import SHOWN, safety_stop, show_plan, write_plan
+from .scratch import Scratch
+from .sender import Sender, Sent
 
 RULE_MERGES = {"shared_email", "duplicate_person"}
 #: The outcomes a sync counts, under their own names (a dry run counts what it would do under the same names).
 COUNTED = (ItemOutcome.CREATED, ItemOutcome.UPDATED, ItemOutcome.UNCHANGED, ItemOutcome.LEFT_ALONE,
            ItemOutcome.FAILED, ItemOutcome.ARCHIVED, ItemOutcome.LEAVER_TAGGED, ItemOutcome.LEAVER_KEPT,
            ItemOutcome.EMAIL_CHANGED)
+#: The outcomes by their names, as the scratch database keeps them.
+_OUTCOMES = {outcome.value: outcome for outcome in ItemOutcome}
+#: Members per write to the ledger or the scratch database (one transaction each).
+BATCH = 2000
 
 
 def run_sync(context, settings: dict, audience, run, options) -> dict:
@@ -44,38 +56,28 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
             if quiet is not None:
                 run.counts = quiet
                 return quiet
-        with _progress(context) as progress:
-            live, tags = _read_while_loading(mc, audience_id, audience, progress)
-            policy = Policy.from_settings(settings, tags)
-            synced = ledger.load()
-            planned = plan(audience.contacts(), live, synced, policy)
-            create_count: int | None = None  # unknown while new members go out as they are planned
-            if options.dry_run or options.plan_path or any(not s.left for s in synced.values()):
+        tally: Counter = Counter()
+        with Scratch() as scratch, _progress(context) as progress:
+            tags = _read_while_loading(mc, audience_id, audience, scratch, ledger, progress)
+            planned = plan(audience.contacts(), scratch, Policy.from_settings(settings, tags))
+            if options.dry_run or options.plan_path or scratch.has_current():
                 # The whole plan first: it is shown or written, or it may have leavers enough for the safety stop.
-                # Otherwise nothing was synced before, nobody can be a leaver, and members go out as they are planned.
-                whole = list(planned)
-                dry_run = _review(context, whole, synced, settings, options, run, audience)
+                scratch.add_actions((a, ledger_write(a, before)) for a, before in planned)
+                dry_run = _review(context, scratch, settings, options, run, audience)
                 if dry_run is not None:
                     return {**dry_run, "requests": mc.requests, "writes": mc.writes}
-                planned, create_count = iter(whole), sum(a.action == CREATED for a in whole)
+                creates, create_count = scratch.actions(CREATED), scratch.counts().get(CREATED, 0)
+            else:
+                # Nothing was synced before (or all of it left): nobody can be a leaver, and members go out as they
+                # are planned.
+                creates, create_count = _creates_while_planning(planned, scratch), None
             ledger.forget_last_sync()
-            recorded: set[str] = set()
-
-            def record(a: Action, result: Sent) -> None:
-                run.record(a.key, result.outcome, error_code=result.error_code, message=result.message or a.reason,
-                           hint=result.hint)
-                recorded.add(a.key)
-
-            actions, outcomes, failures = _send(mc, settings, planned, create_count, ledger, synced, progress, record)
-        for a in actions:
-            if a.key not in recorded:
-                record(a, outcomes.get(a.key) or Sent(_unsent_outcome(a.action), message=a.reason))
-        tally = Counter(o.outcome for o in outcomes.values())
-        tally.update(_unsent_outcome(a.action) for a in actions if a.key not in outcomes)
+            failures = _send(mc, settings, scratch, creates, create_count, ledger, progress, run, tally)
+            _settle(scratch, ledger, run, tally)
         counts = {**_counts(tally), "skipped": _skipped(audience), "requests": mc.requests, "writes": mc.writes}
         run.counts = counts
         if not failures and not counts["failed"]:
-            ledger.save_last_sync(audience.fingerprint, settings_digest(settings), _quiet_since(mc), counts)
+            ledger.save_last_sync(audience.fingerprint, settings_digest(settings), quiet_since(mc), counts)
         if failures:
             raise OperationFailed(f"{len(failures)} request(s) to Mailchimp failed: {failures[0]}",
                                   hint="the contacts that were not sent are retried by the next run")
@@ -86,17 +88,46 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
         mc.close()
 
 
-def _review(context, actions: list[Action], synced: dict, settings: dict, options, run, audience) -> dict | None:
+def ledger_write(a: Action, before: Synced | None) -> tuple[str, str] | None:
+    """What the ledger must hold for an action's member once it went through (person ids and managed tags, as
+    ``ledger.encode`` makes them), or ``None`` when the ledger holds it already or the action keeps no entry.
+    ``before`` is the ledger's row of the action's address."""
+    if a.action in (UPDATED, UNCHANGED, EMAIL_CHANGED) and before and not before.left and (
+            before.email, before.person_ids, before.managed_tags) == (a.email, a.person_ids, a.managed_tags):
+        return None
+    if a.action in (CREATED, UPDATED, UNCHANGED, EMAIL_CHANGED):
+        return encode(a.person_ids, a.managed_tags)
+    if a.action == LEAVER_TAGGED:
+        return encode(a.person_ids, a.managed_tags | a.tags_add)
+    return None
+
+
+def _creates_while_planning(planned: Iterator[tuple[Action, Synced | None]], scratch: Scratch) -> Iterator[Action]:
+    """The new members, as they are planned; every other action goes to the scratch database meanwhile."""
+    others: list[tuple[Action, tuple[str, str] | None]] = []
+    for a, before in planned:
+        if a.action == CREATED:
+            yield a
+            continue
+        others.append((a, ledger_write(a, before)))
+        if len(others) >= BATCH:
+            scratch.add_actions(others)
+            others = []
+    scratch.add_actions(others)
+
+
+def _review(context, scratch: Scratch, settings: dict, options, run, audience) -> dict | None:
     """Write the plan file if asked; for a dry run, show and record the plan and return its counts; refuse a run
     the safety stop catches (unless ``--force``)."""
-    stop = _safety_stop(actions, synced, settings["safety_threshold"], settings["leaver_policy"])
+    counts = scratch.counts()
+    stop = safety_stop(counts, scratch.current_count(), settings["safety_threshold"], settings["leaver_policy"])
     if options.plan_path:
-        write_plan(options.plan_path, actions)
+        write_plan(options.plan_path, scratch.rows())
     if options.dry_run:
-        _show_plan(context, actions, stop)
-        for a in actions:
-            run.record(a.key, a.action, message=a.reason)
-        return {**_planned_counts(actions, audience), "safety_stop": bool(stop)}
+        show_plan(context.console, scratch.listed(SHOWN), counts, stop)
+        for key, _, action, reason, *_ in scratch.results():
+            run.record(key, action, message=reason)
+        return {**_counts(Counter(counts)), "skipped": _skipped(audience), "safety_stop": bool(stop)}
     if stop and not options.force:
         raise OperationFailed(stop, hint="check that the opus1 export is complete; if the change is intended, "
                                          "run again with --force")
@@ -108,96 +139,114 @@ def _counts(tally: Counter) -> dict[str, int]:
     return {outcome.value: tally[outcome] for outcome in COUNTED}
 
 
-def _read_while_loading(mc, audience_id: str, audience, progress) -> tuple[dict, frozenset[str]]:
-    """The audience's members and merge tags, read from Mailchimp while the export loads (one waits on the network,
-    the other on the CPU). The whole export is read and checked before this returns, so before anything is sent."""
+def _read_while_loading(mc, audience_id: str, audience, scratch: Scratch, ledger: Ledger, progress) -> frozenset[str]:
+    """Read the audience's members into ``scratch`` and its merge tags (returned) from Mailchimp, and copy the
+    ledger into ``scratch``, all concurrently while the export loads (the reads wait on the network, the copy on
+    SQLite, the load on the CPU). The whole export is read and checked before this returns, so before anything is
+    sent."""
     reading = progress.add_task("reading the audience", total=None)
+    stop = threading.Event()
+    claimed = 0
 
-    def read() -> tuple[dict, frozenset[str]]:
-        live = read_members(mc, audience_id, lambda n, total: progress.update(reading, advance=n, total=total))
-        return live, merge_tags(mc, audience_id)
+    def on_page(n: int, claim: int | None) -> None:
+        nonlocal claimed
+        claimed += claim or 0
+        progress.update(reading, advance=n, total=claimed)
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        mailchimp_side = pool.submit(read)
+    def read() -> None:
+        writer = scratch.member_writer()
+        try:
+            read_members(mc, audience_id, writer.add, on_page, stop)
+            writer.finish()
+        except BaseException:
+            writer.close()
+            raise
+
+    source = ledger.source("ledger")
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        members = pool.submit(read)
+        fields = pool.submit(merge_tags, mc, audience_id)
+        copied = pool.submit(scratch.copy_ledger, *source)  # SQLite's own work: it does not hold up the load
         try:
             audience.load()  # an export that is rejected is reported first
         except BaseException:
+            stop.set()
             mc.close()  # ends the reading's retries, so the error is not held up by a slow or failing network
             raise
-        return mailchimp_side.result()
+        copied.result()
+        members.result()
+        tags = fields.result()
+    scratch.attach_members()
+    return tags
 
 
-def _send(mc, settings, planned: Iterator[Action], create_count: int | None, ledger: Ledger, synced: dict, progress,
-          record: Callable[[Action, Sent], None]) -> tuple[list[Action], dict[str, Sent], list[str]]:
-    """Send creates (as ``planned`` yields them: while the plan is still being made, for a first sync), then address
-    changes, then every other change; the ledger is updated after each step. ``create_count`` is how many new members
-    there are, when known (for the progress bar).
+def _send(mc, settings, scratch: Scratch, creates: Iterable[Action], create_count: int | None, ledger: Ledger,
+          progress, run, tally: Counter) -> list[str]:
+    """Send creates (as ``creates`` yields them: while the plan is still being made, for a first sync), then
+    address changes, then every other change; keep the outcomes of the last two in ``scratch``.
 
-    New members are recorded (``record``) and remembered as each batch-subscribe call returns. Returns the whole
-    plan, the outcome per member key and the requests that failed for good (their members were not sent).
+    New members are recorded in the run log and the ledger as each batch-subscribe call returns; members who
+    moved to a new address leave the ledger under the old one. Returns the requests that failed for good (their
+    members were not sent).
     """
     sender = Sender(mc, settings["audience_id"], settings["initial_status"])
-    actions: list[Action] = []
-
-    def creates() -> Iterator[Action]:
-        for a in planned:
-            actions.append(a)
-            if a.action == CREATED:
-                yield a
-
     sending = progress.add_task("adding new members", total=create_count)
 
     def settle(chunk: list[Action], outcomes: dict[str, Sent]) -> None:
-        _remember(ledger, chunk, outcomes, synced)
+        ledger.remember((a.key, a.email, *encode(a.person_ids, a.managed_tags)) for a in chunk
+                        if outcomes[a.key].outcome is not ItemOutcome.FAILED)
         for a in chunk:
-            record(a, outcomes[a.key])
+            result = outcomes[a.key]
+            run.record(a.key, result.outcome, error_code=result.error_code, message=result.message or a.reason,
+                       hint=result.hint)
+            tally[result.outcome] += 1
 
-    outcomes = sender.create(creates(), lambda n: progress.update(sending, advance=n), settle)
-    moves = [a for a in actions if a.action == EMAIL_CHANGED]
-    outcomes.update(sender.change_emails(moves))
-    moved = [a for a in moves if outcomes[a.key].outcome is not ItemOutcome.FAILED]
-    ledger.forget([a.old_key for a in moved])
-    changes = [a for a in actions if a.action in (UPDATED, LEAVER_TAGGED, ARCHIVED)] + moved
-    applying = progress.add_task("sending changes", total=None if changes else 0)
-    outcomes.update(sender.apply(changes, outcomes))
+    sender.create(creates, lambda n: progress.update(sending, advance=n), settle)
+    moves = list(sender.change_emails(scratch.actions(EMAIL_CHANGED)))  # rare: one PATCH each
+    scratch.record_sent((a.key, result) for a, result in moves)
+    moved = [a for a, result in moves if result.outcome is not ItemOutcome.FAILED]
+    scratch.readdressed(a.key for a in moved)
+    ledger.forget(a.old_key for a in moved)
+    applying = progress.add_task("sending changes", total=None)
+    for job in sender.apply(scratch.changes()):
+        # a moved member keeps its email change's outcome unless its tags failed
+        scratch.record_sent((a.key, result) for a, result in job
+                            if not (a.action == EMAIL_CHANGED and result.outcome == EMAIL_CHANGED))
     progress.update(applying, total=1, completed=1)
-    _remember(ledger, [a for a in actions if a.action in (UPDATED, UNCHANGED, EMAIL_CHANGED)], outcomes, synced)
-    leavers = [a for a in actions if a.action in (LEAVER_KEPT, LEAVER_TAGGED, ARCHIVED)
-               and (outcomes.get(a.key) is None or outcomes[a.key].outcome is not ItemOutcome.FAILED)]
-    ledger.mark_left([a.key for a in leavers],
-                     {a.key: a.managed_tags | a.tags_add for a in leavers if a.action == LEAVER_TAGGED})
-    ledger.forget([a.key for a in actions if a.action == LEAVER_GONE])
-    return actions, outcomes, sender.failures
+    return sender.failures
 
 
-def _remember(ledger: Ledger, actions: list[Action], outcomes: dict[str, Sent], synced: dict) -> None:
-    """Record the members that were sent or found in line, writing only what differs from the ledger."""
-    entries = []
-    for a in actions:
-        if a.key in outcomes and outcomes[a.key].outcome is ItemOutcome.FAILED:
+def _settle(scratch: Scratch, ledger: Ledger, run, tally: Counter) -> None:
+    """Record every action but the creates (recorded as they were sent) in the run log, in the order planned, and
+    bring the ledger in line: members in line remembered, leavers marked, members gone forgotten."""
+    remember: list[tuple[str, str, str, str]] = []
+    left: list[tuple[str, str | None]] = []
+    gone: list[str] = []
+    for key, email, action, reason, _, people, managed, outcome, error_code, message, hint in scratch.results(
+            skip=CREATED):
+        action = _OUTCOMES[action]
+        outcome = _OUTCOMES[outcome] if outcome else _unsent_outcome(action)
+        run.record(key, outcome, error_code=error_code, message=message or reason, hint=hint)
+        tally[outcome] += 1
+        if outcome is ItemOutcome.FAILED:
             continue
-        before = synced.get(a.key)
-        if before and not before.left and (before.email, before.person_ids, before.managed_tags) == (
-                a.email, a.person_ids, a.managed_tags):
-            continue
-        entries.append((a.key, a.email, a.person_ids, a.managed_tags))
-    ledger.remember(entries)
+        if action in (UPDATED, UNCHANGED, EMAIL_CHANGED) and people is not None:
+            remember.append((key, email, people, managed))
+        elif action in (LEAVER_KEPT, LEAVER_TAGGED, ARCHIVED):
+            left.append((key, managed))
+        elif action == LEAVER_GONE:
+            gone.append(key)
+        if len(remember) + len(left) + len(gone) >= BATCH:
+            _write_ledger(ledger, remember, left, gone)
+    _write_ledger(ledger, remember, left, gone)
 
 
-def settings_digest(settings: dict) -> str:
-    """A digest of the settings that shape a sync (the key is left out: it does not change what is sent)."""
-    shaping = {k: v for k, v in settings.items() if k != "api_key"}
-    return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
-
-
-def _quiet_since(mc) -> str:
-    """The second from which on a change in the audience is not this run's, by Mailchimp's clock (its ``Date``
-    header, so an error of our own clock does not matter): the second after our last write, else the time of its
-    latest answer; our clock if Mailchimp sent no date. Mailchimp stamps ``last_changed`` to the second, so a change
-    made by someone else in the very second of our last write is taken for ours."""
-    if mc.last_write_time is not None:
-        return (mc.last_write_time + timedelta(seconds=1)).isoformat()
-    return (mc.server_time or datetime.now(timezone.utc).replace(microsecond=0)).isoformat()
+def _write_ledger(ledger: Ledger, remember: list, left: list, gone: list) -> None:
+    ledger.remember(remember)
+    ledger.mark_left(left)
+    ledger.forget(gone)
+    for pending in (remember, left, gone):
+        pending.clear()
 
 
 def _nothing_changed(mc, ledger: Ledger, audience, settings: dict) -> dict | None:
@@ -225,50 +274,6 @@ def _unsent_outcome(action: ItemOutcome) -> ItemOutcome:
 def _skipped(audience) -> int:
     """People the rules left out, not counting those merged into a contact."""
     return sum(n for reason, n in audience.counts.get("skipped", {}).items() if reason not in RULE_MERGES)
-
-
-def _planned_counts(actions: list[Action], audience) -> dict:
-    return {**_counts(Counter(a.action for a in actions)), "skipped": _skipped(audience)}
-
-
-def _safety_stop(actions: list[Action], synced: dict, threshold: float, policy: str) -> str | None:
-    """The refusal message when too many synced members would be archived or tagged as leavers."""
-    affected = sum(a.action in (ARCHIVED, LEAVER_TAGGED) for a in actions)
-    base = sum(not s.left for s in synced.values())
-    if not affected or not base or affected <= threshold * base:
-        return None
-    verb = "archive" if policy == "archive" else "tag as leavers"
-    return (f"safety stop: this run would {verb} {affected} of {base} synced members "
-            f"({affected / base:.0%}), more than the {threshold:.0%} limit")
-
-
-def write_plan(path: Path, actions: list[Action]) -> None:
-    """Write the plan per contact as CSV or JSON (by the file's extension)."""
-    rows = [a.as_row() for a in actions]
-    if path.suffix.lower() == ".json":
-        path.write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")
-    elif path.suffix.lower() == ".csv":
-        with path.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["email", "action", "reason"])
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in row.items()})
-    else:
-        raise UsageError(f"--plan {path}: unknown file type", hint="end the file name with .csv or .json")
-
-
-def _show_plan(context, actions: list[Action], stop: str | None) -> None:
-    table = Table("email", "would", "why", title="Dry run: nothing was sent")
-    unchanged = 0
-    for a in actions:
-        if a.action == UNCHANGED:
-            unchanged += 1
-            continue
-        table.add_row(a.email, a.action.value.replace("_", " "), a.reason)
-    context.console.print(table)
-    context.console.print(f"{unchanged} contacts are already up to date (listed in --plan FILE).")
-    if stop:
-        context.console.print(f"[yellow]{stop}: a real run would refuse this unless --force[/]")
 
 
 @contextmanager

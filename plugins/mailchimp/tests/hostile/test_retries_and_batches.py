@@ -106,7 +106,7 @@ def test_a_batch_stuck_in_pending_is_cancelled_after_batch_wait_seconds(hostile)
     action = Action("ana@posteo.de", "ana@posteo.de", UPDATED, "FNAME changed", merge_fields={"FNAME": "Ana"},
                     tags_add=frozenset({"opus1"}))
     started = time.monotonic()
-    outcomes = sender.apply([action], {})
+    outcomes = {a.key: sent for job in sender.apply([action]) for a, sent in job}
     assert time.monotonic() - started < 5
     what = "Mailchimp's batch b1 was still pending after 0.5 s (0 of 2 operations done); it was cancelled"
     assert outcomes["ana@posteo.de"].outcome == "failed" and what in outcomes["ana@posteo.de"].message
@@ -120,7 +120,7 @@ def test_a_batch_that_cannot_be_cancelled_says_so(hostile):
     mc = Mailchimp(KEY, hostile.base_url, retry_seconds=0, batch_wait_seconds=0.2)
     sender = Sender(mc, AUDIENCE, "subscribed", poll_seconds=0.05)
     action = Action("ana@posteo.de", "ana@posteo.de", UPDATED, "FNAME changed", merge_fields={"FNAME": "Ana"})
-    sender.apply([action], {})
+    list(sender.apply([action]))
     assert "was still started after 0.2 s" in sender.failures[0] and "cancelling it failed" in sender.failures[0]
 
 
