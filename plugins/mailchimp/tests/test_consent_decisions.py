@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from opus1_integrations.api import Contact, ItemOutcome
 from opus1_mailchimp.consent import DENIED_CHOICES, NEW_STATUSES, UNKNOWN_CHOICES, admission
-from opus1_mailchimp.leavers import left_in_mailchimp
+from opus1_mailchimp.leavers import left_in_mailchimp, stored_time
 from opus1_mailchimp.ledger import Synced
 from opus1_mailchimp.members import Member
 from opus1_mailchimp.planner import Earlier, Policy, plan_contact, plan_withdrawal
@@ -149,3 +149,12 @@ def test_a_refusal_is_never_added_as_subscribed_or_pending(consent, initial, unk
 ])
 def test_who_left_in_mailchimp(before, now, left):
     assert left_in_mailchimp(before, member(now)) is left
+
+
+@pytest.mark.parametrize("text, stored", [
+    ("2026-06-03T21:30:56+00:00", "2026-06-03T21:30:56+00:00"),
+    ("2026-06-03T23:30:56+02:00", "2026-06-03T21:30:56+00:00"),
+    ("2026-06-03T21:30:56", "2026-06-03T21:30:56+00:00"),
+    ("", None), (None, None), ("yesterday", None), ("2026-06-03T21:30:56+00:00" + "9" * 15, None)])
+def test_mailchimps_time_of_a_leave_is_stored_as_the_host_stores_times_or_not_at_all(text, stored):
+    assert stored_time(text) == stored

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
 
@@ -243,3 +245,25 @@ def test_force_always_compares_every_member(cli, connect, export, mailchimp_sand
     forced = cli("sync", "mailchimp", "--force", "--json").json()["counts"]
     assert "nothing_changed" not in forced and forced["unchanged"] == 3
     assert any(r.path.endswith("/members") and r.query.get("count") == "1000" for r in mailchimp_sandbox.requests)
+
+
+def test_plan_files_are_private_and_safe_to_open_in_a_spreadsheet(cli, connect, export, tmp_path):
+    hostile = "=cmd|'/Ccalc'!A0@gmail.com"
+    connect(export([account(1, email=hostile), account(2, email="-2+3@gmail.com"), account(3, email=None,
+                                                                                        first="@SUM(A1)")]))
+    plan = tmp_path / "plan.csv"
+    plan.write_text("an older plan, readable by anyone\n")
+    plan.chmod(0o644)
+    assert cli("sync", "mailchimp", "--dry-run", "--plan", plan).code == 0
+    assert plan.stat().st_mode & 0o777 == 0o600
+    rows = list(csv.DictReader(io.StringIO(plan.read_text())))
+    assert [r["email"] for r in rows[:2]] == ["'-2+3@gmail.com", "'" + hostile]
+    for row in rows:
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row.values())
+    assert rows[2]["action"] == "not_synced" and "@SUM(A1)" in rows[2]["reason"]
+    fresh = tmp_path / "fresh.json"
+    assert cli("sync", "mailchimp", "--dry-run", "--plan", fresh).code == 0
+    assert fresh.stat().st_mode & 0o777 == 0o600
+    assert json.loads(fresh.read_text())[1]["email"] == hostile  # JSON is no spreadsheet: written as it is
+    nowhere = cli("sync", "mailchimp", "--dry-run", "--plan", tmp_path / "no" / "such" / "folder" / "plan.csv")
+    assert nowhere.code == 2 and "cannot write it" in nowhere.err
