@@ -84,8 +84,7 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
         counts = {**_counts(tally), "requests": mc.requests, "writes": mc.writes}
         run.counts = counts
         if not failures and not counts["failed"]:
-            stats = audience_counts(mc, audience_id)  # what the next run's no-change check compares
-            ledger.save_last_sync(audience.fingerprint, settings_digest(settings), quiet_since(mc), counts, stats)
+            _stamp(mc, ledger, audience, settings, counts)
         if failures:
             raise OperationFailed(f"{len(failures)} request(s) to Mailchimp failed: {failures[0]}",
                                   hint="the contacts that were not sent are retried by the next run")
@@ -94,6 +93,18 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
         raise exc.to_host_error() from None
     finally:
         mc.close()
+
+
+def _stamp(mc, ledger: Ledger, audience, settings: dict, counts: dict) -> None:
+    """Remember a complete sync for the next run's no-change check, with the audience's counts as it leaves them;
+    when Mailchimp cannot give those, the next run is a full sync (this one's work stands)."""
+    try:
+        stats = audience_counts(mc, settings["audience_id"])
+    except ApiError as exc:
+        if exc.rejects_key:
+            raise
+        return
+    ledger.save_last_sync(audience.fingerprint, settings_digest(settings), quiet_since(mc), counts, stats)
 
 
 def ledger_write(a: Action, before: Synced | None) -> tuple[str, str, str] | None:

@@ -8,8 +8,12 @@ import json
 import time
 
 import pytest
+import sqlite_utils
 
 from conftest import account, child, writes
+from opus1_mailchimp.client import Mailchimp
+from opus1_mailchimp.ledger import Ledger, migrations
+from opus1_mailchimp.sync import _stamp
 
 
 def family_export(export):
@@ -267,3 +271,22 @@ def test_plan_files_are_private_and_safe_to_open_in_a_spreadsheet(cli, connect, 
     assert json.loads(fresh.read_text())[1]["email"] == hostile  # JSON is no spreadsheet: written as it is
     nowhere = cli("sync", "mailchimp", "--dry-run", "--plan", tmp_path / "no" / "such" / "folder" / "plan.csv")
     assert nowhere.code == 2 and "cannot write it" in nowhere.err
+
+
+def test_a_sync_whose_last_question_fails_keeps_its_work_and_the_next_run_compares_again(mailchimp_sandbox):
+    db = sqlite_utils.Database(memory=True)
+    migrations.apply(db)
+    ledger = Ledger(db, "studio", mailchimp_sandbox.audience_id)
+    settings = {"audience_id": mailchimp_sandbox.audience_id, "api_key": mailchimp_sandbox.api_key}
+    mc = Mailchimp(mailchimp_sandbox.api_key, mailchimp_sandbox.base_url, retry_seconds=0)
+    audience = type("Export", (), {"fingerprint": "f" * 64})()
+    try:
+        mailchimp_sandbox.inject("503", methods=["GET"])
+        _stamp(mc, ledger, audience, settings, {"created": 1})  # no exception: the sync's work stands
+        assert ledger.last_sync() is None  # so the next run is a full sync
+        mailchimp_sandbox.clear_faults()
+        _stamp(mc, ledger, audience, settings, {"created": 1})
+        assert ledger.last_sync().audience_counts == {"member_count": 0, "unsubscribe_count": 0, "cleaned_count": 0,
+                                                      "total_contacts": 0}
+    finally:
+        mc.close()
