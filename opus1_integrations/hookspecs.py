@@ -120,3 +120,18 @@ def verify(context, settings, contacts):
     :raises OperationFailed: the service could not be reached.
     Optional: without it, ``verify`` says the integration cannot compare contacts (exit 2).
     """
+
+
+@hookspec(firstresult=True)
+def leavers(context, settings, since):
+    """List the synced people who left in the service since a time (unsubscribed, bounced, archived), for ``leavers``.
+
+    :param context: the ``Context`` of this business and integration.
+    :param settings: the saved settings, secrets resolved.
+    :param since: an aware ``datetime`` in UTC: people who left at or after it.
+    :return: a list of dicts, one per person, newest first: ``person_id``, ``account_ids`` (a list), ``email``,
+        ``status`` (the service's word for how they left), ``reason`` (the service's, or ``None``) and ``left_at``
+        (ISO 8601 text in UTC).
+    :raises OperationFailed: what the integration keeps could not be read.
+    Optional: without it, ``leavers`` says the integration cannot list people who left (exit 2).
+    """

@@ -3,10 +3,12 @@ by name, and whatever a plugin raises or returns that breaks its contract become
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
+from .clock import parse
 from .context import Context
 from .errors import Opus1Error, PluginBroken, UsageError
 from .hookdata import Check, Finding, SyncOptions
@@ -15,7 +17,18 @@ from .redaction import scrub
 
 EMPTY_SCHEMA = {"type": "object", "properties": {}}
 #: What an optional hook lets the host do, for the error when a plugin lacks it.
-OPTIONAL = {"lookup": "look contacts up in the service", "verify": "compare contacts with the service"}
+OPTIONAL = {"lookup": "look contacts up in the service", "verify": "compare contacts with the service",
+            "leavers": "list the people who left in the service"}
+#: What each entry of ``leavers`` must hold.
+LEAVER_KEYS = {"person_id": str, "account_ids": list, "email": str, "status": str, "left_at": str}
+
+
+def _is_time(text: str) -> bool:
+    try:
+        parse(text)
+    except ValueError:
+        return False
+    return True
 
 
 class Integration:
@@ -70,6 +83,18 @@ class Integration:
         self.require("verify")
         return self._list_of(self._call("verify", context=context, settings=settings, contacts=contacts), dict,
                              "verify")
+
+    def leavers(self, context: Context, settings: dict, since: datetime) -> list[dict]:
+        """The synced people who left in the service at or after ``since``; exit 2 when the plugin cannot say."""
+        self.require("leavers")
+        people = self._list_of(self._call("leavers", context=context, settings=settings, since=since), dict,
+                               "leavers")
+        for person in people:
+            if any(not isinstance(person.get(key), kind) for key, kind in LEAVER_KEYS.items()) or not isinstance(
+                    person.get("reason"), (str, type(None))) or not _is_time(person["left_at"]):
+                raise self._broken("leavers", "returned an entry without a text person_id, email, status, reason "
+                                              "(or None), an ISO 8601 left_at and a list of account_ids")
+        return people
 
     # -- plumbing ---------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import typer
 from .. import __version__
 from .contacts import contacts_app
 from ..plugins import Plugins
-from . import inspect, runs, schedule, sync
+from . import inspect, leavers, runs, schedule, sync
 from .configure import ConfigureGroup, validate_command
 from .web import web_app
 
@@ -52,6 +52,8 @@ def make_cli(plugins: Plugins | None = None) -> click.Group:
     app.command("diagnose", short_help="List every error with how to fix it.")(inspect.diagnose_command)
     app.command("check", short_help="Is this client in the service? If not, why?")(inspect.check_command)
     app.command("verify", short_help="Compare a random sample of synced contacts live.")(inspect.verify_command)
+    app.command("leavers", short_help="Who unsubscribed, bounced or was archived in the service.")(
+        leavers.leavers_command)
     app.add_typer(runs.runs_app, name="runs", short_help="The run log: what each sync did.")
     app.add_typer(schedule.schedule_app, name="schedule", short_help="Sync each business when due, or show when.")
     app.add_typer(contacts_app, name="contacts", short_help="Check an opus1 accounts export.")

@@ -48,7 +48,8 @@ def run_checks(mc: Mailchimp, settings: dict) -> list[Check]:
                             "copy the Audience ID from Audience > Settings > Audience name and defaults"))
         return checks
     members = (audience.get("stats") or {}).get("member_count") or 0
-    checks.append(Check("audience", True, f"{audience.get('name')} ({members} subscribed members)"))
+    checks.append(Check("audience", True, f"{audience.get('name')} ({members} subscribed "
+                                           f"member{'' if members == 1 else 's'})"))
     tags = merge_tags(mc, settings["audience_id"])
     missing = [t for t in REQUIRED_MERGE_FIELDS if t not in tags]
     if missing:

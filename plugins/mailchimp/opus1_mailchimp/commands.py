@@ -1,4 +1,4 @@
-"""The plugin's own commands: ``opus1-int mailchimp sandbox`` and ``opus1-int mailchimp demo``."""
+"""The plugin's own commands: ``opus1-int mailchimp sandbox``, ``demo`` and ``leavers``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
-mailchimp_app = typer.Typer(help="Mailchimp tools: a local sandbox and the end-to-end demo.", no_args_is_help=True)
+from opus1_integrations.api import run_command
+
+mailchimp_app = typer.Typer(help="Mailchimp tools: a local sandbox, the end-to-end demo, and who left in Mailchimp.",
+                            no_args_is_help=True)
 
 
 @mailchimp_app.command("sandbox")
@@ -39,3 +42,15 @@ def demo_command(
     from .demo import run_demo
 
     raise typer.Exit(run_demo(contacts, business))
+
+
+@mailchimp_app.command("leavers")
+def leavers_command(
+    business: Annotated[str, typer.Option("--business", "-b", help="The business (studio) id.")] = "default",
+    since: Annotated[str, typer.Option("--since", metavar="WHEN", help="An age (90m, 24h, 7d) or a time.")] = "7d",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV on stdout.")] = False,
+) -> None:
+    """Who unsubscribed, bounced or was archived in Mailchimp since WHEN: `opus1-int leavers mailchimp`."""
+    argv = ["leavers", "mailchimp", "--business", business, "--since", since]
+    raise typer.Exit(run_command(argv + ["--json"] * as_json + ["--csv"] * as_csv))

@@ -1,5 +1,7 @@
-"""What this plugin synced before, per business and audience: the memory behind leavers, email changes and tags,
-and the stamp of the last complete sync (its export, settings digest and quiet second) behind the no-change path."""
+"""What this plugin synced before, per business and audience: the memory behind leavers, email changes, tags and
+consent withdrawals (with each member's status as last seen, and its accounts), and the stamp of the last complete
+sync (its export, settings digest, quiet second and the audience's counts) behind the no-change path. The plugin's
+migrations live here, those of the people who left in Mailchimp (``leavers``) included."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from opus1_integrations.api import now
 
 TABLE = "mailchimp_synced"
 LAST_SYNC = "mailchimp_last_sync"
+LEAVERS = "mailchimp_leavers"
 migrations = sqlite_utils.Migrations("opus1_mailchimp")
 
 
@@ -47,6 +50,30 @@ def m002_last_sync(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m003_statuses_accounts_and_leavers(db: sqlite_utils.Database) -> None:
+    """Each synced member's status as last seen and its accounts; the audience's counts at the last complete sync;
+    and one row per synced member who left in Mailchimp (unsubscribed, cleaned or archived there)."""
+    db[TABLE].add_column("status", str)
+    db[TABLE].add_column("account_ids", str)
+    db[LAST_SYNC].add_column("audience_counts", str)
+    db[LEAVERS].create(
+        {
+            "business": str,
+            "audience_id": str,
+            "key": str,
+            "email": str,
+            "person_ids": str,
+            "account_ids": str,
+            "status": str,
+            "reason": str,
+            "left_at": str,
+            "noticed_at": str,
+        },
+    )
+    db[LEAVERS].create_index(["business", "audience_id", "left_at"])
+
+
 @dataclass(frozen=True)
 class LastSync:
     """The last sync that finished with every contact in line."""
@@ -55,6 +82,8 @@ class LastSync:
     settings: str
     ended_at: str
     counts: dict
+    audience_counts: dict | None = None
+    """The audience's counts (``stats``) as Mailchimp gave them when the sync ended; ``None`` before they were kept."""
 
 
 class Synced(NamedTuple):
@@ -65,6 +94,9 @@ class Synced(NamedTuple):
     person_ids: tuple[str, ...]
     managed_tags: frozenset[str]
     left: bool
+    account_ids: tuple[str, ...] = ()
+    status: str | None = None
+    """Its status in Mailchimp as this plugin last saw or set it (``None``: stored before statuses were kept)."""
 
 
 class Ledger:
@@ -77,10 +109,10 @@ class Ledger:
 
     def source(self, schema: str) -> tuple[str, str, list[str]]:
         """Where to copy the members synced before from: the ledger database's file, the query of its rows in key
-        order as (key, email, person ids as JSON, managed tags as JSON, left) with that file attached as ``schema``,
-        and the query's parameters."""
+        order as (key, email, person ids as JSON, managed tags as JSON, left, account ids as JSON, status) with that
+        file attached as ``schema``, and the query's parameters."""
         file = next(row[2] for row in self.db.conn.execute("PRAGMA database_list") if row[1] == "main")
-        return (file, f"SELECT key, email, person_ids, managed_tags, left FROM {schema}.{TABLE}"
+        return (file, f"SELECT {COLUMNS} FROM {schema}.{TABLE}"
                       " WHERE business = ? AND audience_id = ? ORDER BY key", [self.business, self.audience_id])
 
     def last_sync(self) -> LastSync | None:
@@ -89,13 +121,16 @@ class Ledger:
         if not rows:
             return None
         row = rows[0]
-        return LastSync(row["fingerprint"], row["settings"], row["ended_at"], json.loads(row["counts"]))
+        audience = json.loads(row["audience_counts"]) if row.get("audience_counts") else None
+        return LastSync(row["fingerprint"], row["settings"], row["ended_at"], json.loads(row["counts"]), audience)
 
-    def save_last_sync(self, fingerprint: str, settings: str, ended_at: str, counts: dict) -> None:
-        """Remember a sync that finished with every contact in line."""
+    def save_last_sync(self, fingerprint: str, settings: str, ended_at: str, counts: dict,
+                       audience_counts: dict) -> None:
+        """Remember a sync that finished with every contact in line, and the audience's counts at its end."""
         self.db[LAST_SYNC].upsert(
             {"business": self.business, "audience_id": self.audience_id, "fingerprint": fingerprint,
-             "settings": settings, "ended_at": ended_at, "counts": json.dumps(counts)},
+             "settings": settings, "ended_at": ended_at, "counts": json.dumps(counts),
+             "audience_counts": json.dumps(audience_counts, sort_keys=True)},
             pk=("business", "audience_id"),
         )
 
@@ -103,33 +138,45 @@ class Ledger:
         """A run started that may change the audience: the next one must not skip."""
         self.db[LAST_SYNC].delete_where("business = ? and audience_id = ?", [self.business, self.audience_id])
 
-    def remember(self, entries: Iterable[tuple[str, str, str, str]]) -> None:
-        """Record members as synced now: (key, email, person ids, tags this plugin manages on them), the last two
-        as ``encode`` makes them."""
+    def remember(self, entries: Iterable[tuple[str, str, str, str, str, str | None]]) -> None:
+        """Record members as synced now: (key, email, person ids, tags this plugin manages on them, account ids,
+        status), the ids and tags as ``encode`` makes them, the status as sent or seen (``None`` keeps the one
+        recorded)."""
         stamp = now()
-        rows = [(self.business, self.audience_id, key, email, person_ids, tags, stamp)
-                for key, email, person_ids, tags in entries]
+        rows = [(self.business, self.audience_id, key, email, person_ids, tags, accounts, status, stamp)
+                for key, email, person_ids, tags, accounts, status in entries]
         if not rows:
             return
         with self.db.atomic():  # one statement per row (``upsert_all`` takes two, at twice the time)
             self.db.conn.executemany(
-                f"INSERT INTO {TABLE} (business, audience_id, key, email, person_ids, managed_tags, synced_at, left)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (business, audience_id, key) DO UPDATE SET"
-                " email = excluded.email, person_ids = excluded.person_ids, managed_tags = excluded.managed_tags,"
+                f"INSERT INTO {TABLE} (business, audience_id, key, email, person_ids, managed_tags, account_ids,"
+                " status, synced_at, left) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
+                " ON CONFLICT (business, audience_id, key) DO UPDATE SET email = excluded.email,"
+                " person_ids = excluded.person_ids, managed_tags = excluded.managed_tags,"
+                " account_ids = excluded.account_ids, status = coalesce(excluded.status, status),"
                 " synced_at = excluded.synced_at, left = 0",
                 rows,
             )
 
-    def mark_left(self, entries: Iterable[tuple[str, str | None]]) -> None:
+    def mark_left(self, entries: Iterable[tuple[str, str | None, str | None]]) -> None:
         """Mark members as leavers already handled: (key, their managed tags now as ``encode`` makes them, or None
-        to keep those recorded)."""
-        rows = [(tags, self.business, self.audience_id, key) for key, tags in entries]
+        to keep those recorded, their status now, or None to keep it)."""
+        rows = [(tags, status, self.business, self.audience_id, key) for key, tags, status in entries]
         if not rows:
             return
         with self.db.atomic():
             self.db.conn.executemany(
-                f"UPDATE {TABLE} SET left = 1, managed_tags = coalesce(?, managed_tags)"
+                f"UPDATE {TABLE} SET left = 1, managed_tags = coalesce(?, managed_tags), status = coalesce(?, status)"
                 " WHERE business = ? AND audience_id = ? AND key = ?", rows)
+
+    def set_status(self, entries: Iterable[tuple[str, str]]) -> None:
+        """Record members' statuses as this plugin set or saw them: (key, status)."""
+        rows = [(status, self.business, self.audience_id, key) for key, status in entries]
+        if not rows:
+            return
+        with self.db.atomic():
+            self.db.conn.executemany(
+                f"UPDATE {TABLE} SET status = ? WHERE business = ? AND audience_id = ? AND key = ?", rows)
 
     def forget(self, keys: Iterable[str]) -> None:
         """Drop members that are gone from the audience or moved to another address."""
@@ -140,15 +187,21 @@ class Ledger:
             self.db.conn.executemany(f"DELETE FROM {TABLE} WHERE business = ? AND audience_id = ? AND key = ?", rows)
 
 
-def encode(person_ids: Iterable[str], managed_tags: Iterable[str]) -> tuple[str, str]:
-    """A member's person ids and managed tags as the ledger stores them (JSON texts)."""
-    return json.dumps(list(person_ids)), json.dumps(sorted(managed_tags))
+#: The columns of a ledger row, in the order ``decode`` takes them.
+COLUMNS = "key, email, person_ids, managed_tags, left, account_ids, status"
+
+
+def encode(person_ids: Iterable[str], managed_tags: Iterable[str], account_ids: Iterable[str] = ()
+           ) -> tuple[str, str, str]:
+    """A member's person ids, managed tags and account ids as the ledger stores them (JSON texts)."""
+    return json.dumps(list(person_ids)), json.dumps(sorted(managed_tags)), json.dumps(list(account_ids))
 
 
 def decode(row: tuple) -> Synced:
-    """A ledger row (``key, email, person_ids, managed_tags, left``, as ``Ledger.rows`` gives them) as ``Synced``."""
-    key, email, person_ids, tags, left = row
-    return Synced(key, email, tuple(json.loads(person_ids)), tag_set(tags), bool(left))
+    """A ledger row (``COLUMNS``, as ``Ledger.source`` reads them) as ``Synced``."""
+    key, email, person_ids, tags, left, accounts, status = row
+    return Synced(key, email, tuple(json.loads(person_ids)), tag_set(tags), bool(left),
+                  tuple(json.loads(accounts)) if accounts else (), status)
 
 
 @lru_cache(maxsize=4096)

@@ -11,9 +11,9 @@ from .limits import bound_member
 from .planner import Policy, desired_fields
 from .sender import subscriber_hash
 
-FIELDS = ["email_address", "status", "merge_fields", "tags", "last_changed"]
-MEMBER_SHAPE = {"email_address": str, "status": str, "merge_fields?": dict, "tags?": [{"name": str}],
-                "last_changed?": str}
+FIELDS = ["email_address", "status", "unsubscribe_reason", "merge_fields", "tags", "last_changed"]
+MEMBER_SHAPE = {"email_address": str, "status": str, "unsubscribe_reason?": str, "merge_fields?": dict,
+                "tags?": [{"name": str}], "last_changed?": str}
 
 
 def fetch_member(mc: Mailchimp, audience_id: str, key: str) -> dict | None:
@@ -26,6 +26,7 @@ def fetch_member(mc: Mailchimp, audience_id: str, key: str) -> dict | None:
         raise exc.to_host_error() from None
     return {
         "status": data.get("status"),
+        "unsubscribe_reason": data.get("unsubscribe_reason"),
         "email": data.get("email_address"),
         "merge_fields": data.get("merge_fields") or {},
         "tags": sorted(t["name"] for t in data.get("tags") or []),

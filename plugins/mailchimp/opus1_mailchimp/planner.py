@@ -1,7 +1,8 @@
 """Planning a sync before anything is sent: what each contact and each earlier member needs, and why.
 
-Each decision is a pure function of its inputs (``plan_contact``, ``earlier_member``, ``plan_leaver``), so it can
-be tested case by case; ``plan`` walks them over the contacts and what is ``Known`` of the audience and ledger.
+Each decision is a pure function of its inputs (``plan_contact``, ``earlier_member``, ``plan_withdrawal``,
+``plan_leaver``; what consent allows is in ``consent``), so it can be tested case by case; ``plan`` walks them over
+the contacts and what is ``Known`` of the audience and ledger.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from typing import Protocol
 
 from opus1_integrations.api import ItemOutcome
 
+from .consent import NO_CONSENT, admission, refusal, refused
 from .ledger import Synced
+from .limits import bound_member
 from .members import Member
 
 #: What each planned action does to its member, by the outcome it records (a dry run records the same names).
@@ -20,8 +23,11 @@ CREATED, UPDATED, UNCHANGED, LEFT_ALONE, EMAIL_CHANGED = (
     ItemOutcome.CREATED, ItemOutcome.UPDATED, ItemOutcome.UNCHANGED, ItemOutcome.LEFT_ALONE, ItemOutcome.EMAIL_CHANGED)
 LEAVER_KEPT, LEAVER_TAGGED, ARCHIVED, LEAVER_GONE = (
     ItemOutcome.LEAVER_KEPT, ItemOutcome.LEAVER_TAGGED, ItemOutcome.ARCHIVED, ItemOutcome.LEAVER_GONE)
+SKIPPED, UNSUBSCRIBED = ItemOutcome.SKIPPED, ItemOutcome.UNSUBSCRIBED
 #: The actions that write to Mailchimp; the others only record.
-WRITES = frozenset({CREATED, UPDATED, EMAIL_CHANGED, LEAVER_TAGGED, ARCHIVED})
+WRITES = frozenset({CREATED, UPDATED, EMAIL_CHANGED, LEAVER_TAGGED, ARCHIVED, UNSUBSCRIBED})
+#: Reason code of a contact whose address is longer than any Mailchimp takes (``limits.bound_member``).
+TOO_LONG = "address_too_long"
 
 
 @dataclass
@@ -48,6 +54,12 @@ class Action:
     """The people behind the member (kept in the ledger to recognise an email change later)."""
     managed_tags: frozenset[str] = frozenset()
     """The tags this plugin wants on the member (kept in the ledger, so it knows later which tags are its own)."""
+    status: str | None = None
+    """For a new member: the status it gets (``subscribed``, ``pending`` or ``transactional``)."""
+    code: str | None = None
+    """For a contact not sent on purpose (``skipped``) or unsubscribed: the reason code (``no_consent``, ...)."""
+    account_ids: tuple[str, ...] = ()
+    """The accounts behind the member (kept in the ledger, for the people who leave in Mailchimp)."""
 
     def as_row(self) -> dict:
         """The action as one row of a plan file."""
@@ -55,10 +67,12 @@ class Action:
             "email": self.email,
             "action": self.action.value,
             "reason": self.reason,
+            "status": self.status,
             "merge_fields": self.merge_fields,
             "tags_add": sorted(self.tags_add),
             "tags_remove": sorted(self.tags_remove),
             "old_email": self.old_key,
+            "person_ids": list(self.person_ids),
         }
 
 
@@ -76,12 +90,20 @@ class Policy:
     leaver_policy: str
     leaver_tag: str
     merge_tags: frozenset[str]
+    initial_status: str = "subscribed"
+    """The status of a new member whose client agreed (or whose consent is unknown, under ``subscribe``)."""
+    unknown_consent: str = "subscribe"
+    """What a client whose consent is unknown gets: ``subscribe`` (``initial_status``), ``pending`` or ``skip``."""
+    denied_consent: str = "skip"
+    """What a client who refused gets: ``skip`` (not added) or ``transactional`` (a non-marketing contact)."""
 
     @classmethod
     def from_settings(cls, settings: dict, merge_tags: frozenset[str]) -> "Policy":
-        """The policy of the plugin's settings (defaults filled) for an audience with these merge tags."""
+        """The policy of the plugin's settings (defaults filled) for an audience with these merge tags; a consent
+        setting missing from ``settings`` keeps the policy's default, which is the schema's."""
+        consent = {k: settings[k] for k in ("initial_status", "unknown_consent", "denied_consent") if k in settings}
         return cls(frozenset(settings["tags"]), settings["program_tags"], settings["leaver_policy"],
-                   settings["leaver_tag"], merge_tags)
+                   settings["leaver_tag"], merge_tags, **consent)
 
     def tags_for(self, contact) -> frozenset[str]:
         """The tags this plugin puts on the contact's member."""
@@ -115,28 +137,59 @@ def plan_contact(contact, member: Member | None, before: Synced | None, earlier:
 
     ``member`` is the audience's member of the contact's address (``None``: not in the audience), ``before`` the
     ledger's row of that address (``None``: never synced), ``earlier`` what ``earlier_member`` found for a contact
-    whose address is not in the audience (else ``None``). Decides, in this order: not in the audience and the person
-    unsubscribed under an earlier address: ``left_alone``; not in the audience with an earlier subscribed member:
-    ``email_changed`` (the member gets the new address, our fields and tags); not in the audience: ``created``;
-    not subscribed (unsubscribed, cleaned, pending, archived, transactional): ``left_alone``, never changed;
-    subscribed with merge fields or our tags differing: ``updated`` with only what differs; else ``unchanged``.
+    whose address is not in the audience (else ``None``). The contact's names and tags are first bounded by
+    Mailchimp's limits (``limits.bound_member``), so a value Mailchimp clipped compares equal; what was cut is told
+    in the reason. Decides, in this order:
+
+    - an address too long to send: ``skipped`` (``address_too_long``);
+    - not in the audience, and the person unsubscribed under an earlier address: ``left_alone``;
+    - not in the audience with an earlier subscribed member: if the client refused, ``skipped`` (``no_consent``;
+      ``plan_withdrawal`` unsubscribes that member), else ``email_changed`` (the member gets the new address, our
+      fields and tags);
+    - not in the audience: by its consent (``consent.admission``), ``created`` with the status it allows, or
+      ``skipped`` (``no_consent``, ``consent_unknown``);
+    - not subscribed (unsubscribed, cleaned, pending, archived, transactional): ``left_alone``, never changed;
+    - subscribed and the client refused: ``unsubscribed`` when this plugin synced it (``before``), else
+      ``skipped`` (``no_consent``): a member it did not add is never changed;
+    - subscribed with merge fields or our tags differing: ``updated`` with only what differs; else ``unchanged``.
     """
-    tags = policy.tags_for(contact)
-    fields = desired_fields(contact, policy)
-    base = dict(key=contact.key, email=contact.email, person_ids=tuple(contact.person_ids), managed_tags=tags)
+    bounded = bound_member(contact.email, desired_fields(contact, policy), policy.tags_for(contact))
+    tags, fields = bounded.tags, bounded.merge_fields
+    base = dict(key=contact.key, email=contact.email, person_ids=tuple(contact.person_ids), managed_tags=tags,
+                account_ids=tuple(contact.account_ids))
+    if bounded.refused:
+        return Action(**base, action=SKIPPED, code=TOO_LONG, reason=f"not sent: {bounded.refused}")
+
+    def why(text: str) -> str:
+        return "; ".join([text, *bounded.notes])
+
     if member is None:
         if earlier is not None and earlier.member.status == "unsubscribed":
-            return Action(**base, action=LEFT_ALONE,
-                          reason=f"unsubscribed in Mailchimp as {earlier.synced.email}: not added under the new address")
+            return Action(**base, action=LEFT_ALONE, reason=why(
+                f"unsubscribed in Mailchimp as {earlier.synced.email}: not added under the new address"))
+        if earlier is not None and refused(contact):
+            return Action(**base, action=SKIPPED, code=NO_CONSENT, reason=why(
+                f"{refusal(contact)}: unsubscribed as {earlier.synced.email}, not added under the new address"))
         if earlier is not None:
             old = earlier.synced
             return Action(**base, action=EMAIL_CHANGED, old_key=old.key, merge_fields=fields,
                           tags_add=tags - earlier.member.tags,
                           tags_remove=(old.managed_tags - tags) & earlier.member.tags,
-                          reason=f"email changed from {old.email}; the member's address is updated")
-        return Action(**base, action=CREATED, merge_fields=fields, tags_add=tags, reason="not in the audience yet")
+                          reason=why(f"email changed from {old.email}; the member's address is updated"))
+        admit = admission(contact, policy.initial_status, policy.unknown_consent, policy.denied_consent)
+        if admit.status is None:
+            return Action(**base, action=SKIPPED, code=admit.code, reason=why(admit.why))
+        return Action(**base, action=CREATED, merge_fields=fields, tags_add=tags, status=admit.status,
+                      reason=why("; ".join(filter(None, ["not in the audience yet", admit.why]))))
     if member.status != "subscribed":
-        return Action(**base, action=LEFT_ALONE, reason=f"{member.status} in Mailchimp: never changed by opus1")
+        said = f"; their reason: {member.unsubscribe_reason}" if member.unsubscribe_reason else ""
+        return Action(**base, action=LEFT_ALONE, reason=why(f"{member.status} in Mailchimp: never changed by opus1{said}"))
+    if refused(contact):
+        if before is not None:
+            return Action(**base, action=UNSUBSCRIBED, code=NO_CONSENT,
+                          reason=f"{refusal(contact)} after being synced: unsubscribed in Mailchimp")
+        return Action(**base, action=SKIPPED, code=NO_CONSENT,
+                      reason=f"{refusal(contact)}; subscribed in Mailchimp, but not by opus1: left as it is")
     changed = {k: v for k, v in fields.items() if (member.merge_fields.get(k) or "") != v}
     previously = before.managed_tags if before else frozenset()
     add = tags - member.tags
@@ -145,8 +198,8 @@ def plan_contact(contact, member: Member | None, before: Synced | None, earlier:
         what = [f"{k} changed" for k in changed] + [f"tag {t} added" for t in sorted(add)]
         what += [f"tag {t} removed" for t in sorted(remove)]
         return Action(**base, action=UPDATED, merge_fields=changed, tags_add=add, tags_remove=remove,
-                      reason=", ".join(what))
-    return Action(**base, action=UNCHANGED, reason="already up to date")
+                      reason=why(", ".join(what)))
+    return Action(**base, action=UNCHANGED, reason=why("already up to date"))
 
 
 def earlier_member(contact, owner: Callable[[str], Synced | None], member: Callable[[str], Member | None],
@@ -168,13 +221,26 @@ def earlier_member(contact, owner: Callable[[str], Synced | None], member: Calla
     return None
 
 
+def plan_withdrawal(contact, earlier: Earlier | None) -> Action | None:
+    """For a contact whose address is not in the audience: the unsubscribe of the subscribed member its client had
+    under an earlier address (``earlier``), when the client refused email news since; else ``None``. That member
+    was synced by this plugin (``earlier`` comes from the ledger), and is not moved to the new address."""
+    if earlier is None or earlier.member.status != "subscribed" or not refused(contact):
+        return None
+    old = earlier.synced
+    return Action(key=old.key, email=old.email, action=UNSUBSCRIBED, code=NO_CONSENT, person_ids=old.person_ids,
+                  managed_tags=old.managed_tags, account_ids=old.account_ids,
+                  reason=f"{refusal(contact)} after being synced (now as {contact.email}): unsubscribed in Mailchimp")
+
+
 def plan_leaver(before: Synced, member: Member | None, policy: Policy) -> Action:
     """The action for a member synced before whose address no contact has now (and no email change took).
 
     Gone from the audience: ``leaver_gone``; left opus1 at an earlier run, or not subscribed: ``left_alone``;
     else by the leaver policy: ``archived``, ``leaver_tagged`` (the leaver tag added) or ``leaver_kept``.
     """
-    base = dict(key=before.key, email=before.email, person_ids=before.person_ids, managed_tags=before.managed_tags)
+    base = dict(key=before.key, email=before.email, person_ids=before.person_ids, managed_tags=before.managed_tags,
+                account_ids=before.account_ids)
     if member is None:
         return Action(**base, action=LEAVER_GONE, reason="no longer in opus1 or Mailchimp")
     if before.left or member.status != "subscribed":
@@ -214,13 +280,18 @@ class Known(Protocol):
 
 
 def plan(contacts: Iterable, known: Known, policy: Policy) -> Iterator[tuple[Action, Synced | None]]:
-    """One action per contact, in the contacts' order, then one per leaver (known only once every contact is
-    seen), each with the ledger row of its address. A generator, so sending can start while it runs."""
+    """One action per contact, in the contacts' order (preceded by ``plan_withdrawal``'s unsubscribe of its earlier
+    member, when there is one), then one per leaver (known only once every contact is seen), each with the ledger
+    row of its address. A generator, so sending can start while it runs."""
     look_back = known.has_synced()
     for contact, member, before in known.pair(contacts):
         earlier = None
         if member is None and look_back:
             earlier = earlier_member(contact, known.owner, known.member, known.moved)
+            withdrawal = plan_withdrawal(contact, earlier)
+            if withdrawal is not None:
+                known.move(withdrawal.key)
+                yield withdrawal, earlier.synced
         action = plan_contact(contact, member, before, earlier, policy)
         if action.action == EMAIL_CHANGED:
             known.move(action.old_key)

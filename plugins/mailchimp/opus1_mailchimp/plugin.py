@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from opus1_integrations.api import Finding, hookimpl
 
+from . import leavers as leavers_list
 from . import ledger
 from .checks import refusal, run_checks
 from .client import ApiError
@@ -27,7 +28,7 @@ def migrations():
 
 @hookimpl
 def register_commands(cli):
-    """Add ``opus1-int mailchimp sandbox`` and ``opus1-int mailchimp demo``."""
+    """Add ``opus1-int mailchimp sandbox``, ``demo`` and ``leavers``."""
     cli.add_typer(mailchimp_app, name="mailchimp")
 
 
@@ -68,6 +69,12 @@ def lookup(context, settings, keys):
 def verify(context, settings, contacts):
     """Compare sampled contacts with their live members."""
     return verify_contacts(with_defaults(settings), contacts)
+
+
+@hookimpl
+def leavers(context, settings, since):
+    """The synced people who left in Mailchimp since then, as the syncs recorded them (no call to Mailchimp)."""
+    return leavers_list.since(ledger.Ledger(context.db, context.business, settings["audience_id"]), since)
 
 
 def _checks(settings):

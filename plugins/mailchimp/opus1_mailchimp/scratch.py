@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from opus1_integrations.api import ItemOutcome
 
+from .ledger import COLUMNS as _LEDGER_COLUMNS
 from .ledger import Synced, decode, tag_set
 from .members import Member, member_from_row
 from .planner import Action
@@ -31,12 +32,16 @@ from .sender import Sent
 CACHE_KIB = 16 * 1024
 BATCH = 2000
 _PRAGMAS = ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", f"cache_size=-{CACHE_KIB}")
-_MEMBER_COLUMNS = "key, email, status, fname, lname, phone, tags"
-_LEDGER_COLUMNS = "key, email, person_ids, managed_tags, left"
+_MEMBER_COLUMNS = "key, email, status, fname, lname, phone, tags, unsubscribe_reason, last_changed"
+_LEDGER_WIDTH = len(_LEDGER_COLUMNS.split(", "))
 #: One row per planned action, in the order planned (``seq``); JSON where a value is a collection, NULL when empty.
-#: ``people`` and ``managed`` are what the ledger must hold for the member once the action went through (person
-#: ids and managed tags, as ``ledger.encode`` makes them), or NULL when the ledger holds it already.
-_PLAN_COLUMNS = "seq, key, email, action, reason, fields, tags_add, tags_remove, old_key, people, managed"
+#: ``people``, ``managed`` and ``accounts`` are what the ledger must hold for the member once the action went
+#: through (person ids, managed tags and account ids, as ``ledger.encode`` makes them), or NULL when the ledger
+#: holds it already; ``status`` is a new member's, ``code`` the reason code of an action not sent on purpose,
+#: ``pids`` the people behind the member (for the plan file).
+_PLAN_COLUMNS = ("seq, key, email, action, reason, fields, tags_add, tags_remove, old_key, people, managed, accounts, "
+                 "status, code, pids")
+_PLAN_WIDTH = len(_PLAN_COLUMNS.split(", "))
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -72,10 +77,11 @@ class MemberWriter:
         self.db.execute("BEGIN")
 
     def add(self, rows: list[tuple]) -> None:
-        """Store members as read: (key, email, status, FNAME, LNAME, PHONE, tags JSON, source) where ``source`` 0
-        is the full listing and 1 the listing of archived members. The first row of a key and source is kept; the
-        readers take the full listing's row of an address before the archived one's."""
-        self.db.executemany("INSERT OR IGNORE INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        """Store members as read (``members.member_row``): (key, email, status, FNAME, LNAME, PHONE, tags JSON,
+        unsubscribe reason, last changed, source) where ``source`` 0 is the full listing and 1 the listing of
+        archived members. The first row of a key and source is kept; the readers take the full listing's row of an
+        address before the archived one's."""
+        self.db.executemany("INSERT OR IGNORE INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def finish(self) -> None:
         """Commit and close."""
@@ -101,7 +107,7 @@ class Scratch:
                 CREATE TABLE moved (key PRIMARY KEY) WITHOUT ROWID;
                 CREATE TABLE readdressed (key PRIMARY KEY) WITHOUT ROWID;
                 CREATE TABLE plan (seq INTEGER PRIMARY KEY, key, email, action, reason, fields, tags_add,
-                                   tags_remove, old_key, people, managed);
+                                   tags_remove, old_key, people, managed, accounts, status, code, pids);
                 CREATE TABLE sent (key PRIMARY KEY, outcome, error_code, message, hint) WITHOUT ROWID;
             """)
         except BaseException:
@@ -202,7 +208,19 @@ class Scratch:
             "LEFT JOIN mc.members m ON m.key = u.key AND m.source = (SELECT MIN(source) FROM mc.members WHERE key = u.key)"
             " WHERE u.key NOT IN (SELECT key FROM moved) ORDER BY u.key")
         for row in rows:
-            yield decode(row[:5]), member_from_row(row[5:]) if row[5] is not None else None
+            yield decode(row[:_LEDGER_WIDTH]), (member_from_row(row[_LEDGER_WIDTH:])
+                                                if row[_LEDGER_WIDTH] is not None else None)
+
+    def seen(self) -> Iterator[tuple[Synced, Member]]:
+        """The members of the ledger (as the sync found it) whose status in Mailchimp is another than the one the
+        ledger holds (a status stored before statuses were kept counts as ``subscribed``), with the member read."""
+        rows = self.db.execute(
+            f"SELECT {', '.join('s.' + c for c in _LEDGER_COLUMNS.split(', '))}, "
+            f"{', '.join('m.' + c for c in _MEMBER_COLUMNS.split(', '))} FROM synced s JOIN mc.members m "
+            "ON m.key = s.key AND m.source = (SELECT MIN(source) FROM mc.members WHERE key = s.key)"
+            " WHERE m.status != coalesce(s.status, 'subscribed') ORDER BY s.key")
+        for row in rows:
+            yield decode(row[:_LEDGER_WIDTH]), member_from_row(row[_LEDGER_WIDTH:])
 
     # -- the plan -----------------------------------------------------------------------------------------------
 
@@ -218,18 +236,20 @@ class Scratch:
         """How many members of the ledger have not left."""
         return self.db.execute("SELECT COUNT(*) FROM synced WHERE NOT left").fetchone()[0]
 
-    def add_actions(self, planned: Iterable[tuple[Action, tuple[str, str] | None]]) -> None:
-        """Append actions to the plan, each with what the ledger must then hold (``ledger.encode``'s person ids
-        and managed tags, or ``None``)."""
+    def add_actions(self, planned: Iterable[tuple[Action, tuple[str, str, str] | None]]) -> None:
+        """Append actions to the plan, each with what the ledger must then hold (``ledger.encode``'s person ids,
+        managed tags and account ids, or ``None``)."""
         for batch in _batches(planned):
             rows = []
             for a, ledger in batch:
                 self._seq += 1
                 rows.append((self._seq, a.key, a.email, a.action.value, a.reason,
                              json.dumps(a.merge_fields, ensure_ascii=False) if a.merge_fields else None,
-                             _jsontag_set(a.tags_add), _jsontag_set(a.tags_remove), a.old_key, *(ledger or (None, None))))
+                             _jsontag_set(a.tags_add), _jsontag_set(a.tags_remove), a.old_key,
+                             *(ledger or (None, None, None)), a.status, a.code,
+                             json.dumps(a.person_ids) if a.person_ids else None))
             self.db.execute("BEGIN")
-            self.db.executemany(f"INSERT INTO plan VALUES ({', '.join('?' * 11)})", rows)
+            self.db.executemany(f"INSERT INTO plan VALUES ({', '.join('?' * _PLAN_WIDTH)})", rows)
             self.db.execute("COMMIT")
 
     def counts(self) -> dict[ItemOutcome, int]:
@@ -247,21 +267,16 @@ class Scratch:
         for row in self.db.execute(f"SELECT {_PLAN_COLUMNS} FROM plan ORDER BY seq"):
             yield _action(row).as_row()
 
-    def listed(self, limit: int) -> Iterator[tuple[str, ItemOutcome, str]]:
-        """The first ``limit`` actions that are not ``unchanged``, in the order planned: (email, action, reason)."""
-        for email, action, reason in self.db.execute(
-                "SELECT email, action, reason FROM plan WHERE action != 'unchanged' ORDER BY seq LIMIT ?", (limit,)):
-            yield email, ItemOutcome(action), reason
-
     def readdressed(self, keys: Iterable[str]) -> None:
         """Note the members whose email change went through (by their new address)."""
         self.db.executemany("INSERT INTO readdressed VALUES (?)", ((key,) for key in keys))
 
     def changes(self) -> Iterator[Action]:
-        """What ``/batches`` sends: updates, leaver tags and archiving in the order planned, then the email
-        changes that went through (their tags)."""
+        """What ``/batches`` sends: updates, unsubscribes, leaver tags and archiving in the order planned, then the
+        email changes that went through (their tags)."""
         for row in self.db.execute(
-                f"SELECT {_PLAN_COLUMNS} FROM plan WHERE action IN ('updated', 'leaver_tagged', 'archived') ORDER BY seq"):
+                f"SELECT {_PLAN_COLUMNS} FROM plan WHERE action IN ('updated', 'unsubscribed', 'leaver_tagged', "
+                "'archived') ORDER BY seq"):
             yield _action(row)
         for row in self.db.execute(
                 f"SELECT {', '.join('p.' + c for c in _PLAN_COLUMNS.split(', '))} FROM plan p JOIN readdressed "
@@ -282,19 +297,23 @@ class Scratch:
 
     def results(self, skip: ItemOutcome | None = None) -> Iterator[tuple]:
         """Every action (but those of kind ``skip``) with its outcome if sent, in the order planned: (key, email,
-        action, reason, old key, people, managed, outcome, error code, message, hint)."""
+        action, reason, old key, people, managed, accounts, outcome, error code (the action's own reason code when
+        it was not sent), message, hint)."""
         where, args = ("WHERE p.action != ?", (skip.value,)) if skip else ("", ())
         yield from self.db.execute(
-            "SELECT p.key, p.email, p.action, p.reason, p.old_key, p.people, p.managed, s.outcome, s.error_code, "
-            f"s.message, s.hint FROM plan p LEFT JOIN sent s USING (key) {where} ORDER BY p.seq", args)
+            "SELECT p.key, p.email, p.action, p.reason, p.old_key, p.people, p.managed, p.accounts, s.outcome, "
+            f"coalesce(s.error_code, p.code), s.message, s.hint FROM plan p LEFT JOIN sent s USING (key) {where} "
+            "ORDER BY p.seq", args)
 
 
 def _action(row: tuple) -> Action:
-    _, key, email, action, reason, fields, tags_add, tags_remove, old_key, people, managed = row
+    (_, key, email, action, reason, fields, tags_add, tags_remove, old_key, _, managed, accounts, status, code,
+     pids) = row
     return Action(key=key, email=email, action=ItemOutcome(action), reason=reason,
                   merge_fields=json.loads(fields) if fields else {}, tags_add=tag_set(tags_add),
                   tags_remove=tag_set(tags_remove), old_key=old_key,
-                  person_ids=tuple(json.loads(people)) if people else (), managed_tags=tag_set(managed))
+                  person_ids=tuple(json.loads(pids)) if pids else (), managed_tags=tag_set(managed),
+                  account_ids=tuple(json.loads(accounts)) if accounts else (), status=status, code=code)
 
 
 class _Walk:

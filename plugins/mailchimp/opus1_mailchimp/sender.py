@@ -15,7 +15,7 @@ from opus1_integrations.api import ItemOutcome
 
 from .client import ApiError, Mailchimp
 from .errors import UNFINISHED, shown
-from .planner import ARCHIVED, UPDATED, Action
+from .planner import ARCHIVED, UNSUBSCRIBED, UPDATED, Action
 
 BATCH_SUBSCRIBE_MAX = 500
 #: Operations per ``/batches`` job: bounds what a job holds in memory (its operations and their results).
@@ -66,6 +66,7 @@ class Sender:
 
     def __init__(self, mc: Mailchimp, audience_id: str, initial_status: str, *,
                  poll_seconds: float = 0.2, batch_timeout: float | None = None):
+        """``initial_status`` is the status of a new member whose action names none (``Action.status``)."""
         self.mc = mc
         self.audience_id = audience_id
         self.initial_status = initial_status
@@ -75,7 +76,8 @@ class Sender:
 
     def create(self, actions: Iterable[Action], advance: Callable[[int], None] = lambda n: None,
                settle: Callable[[list[Action], dict[str, Sent]], None] = lambda chunk, outcomes: None) -> None:
-        """Add new members with batch subscribe (500 a call, concurrent); existing members are never updated here.
+        """Add new members with batch subscribe (500 a call, concurrent), each with its action's status
+        (subscribed, pending or transactional); existing members are never updated here.
 
         ``actions`` may be a generator (the plan as it is made): calls go out as soon as 500 members are ready.
         ``settle`` gets each call's members and their outcomes by key, in this thread and in order, while later
@@ -86,8 +88,8 @@ class Sender:
         def send(chunk: list[Action]) -> dict[str, Sent]:
             body = {
                 "members": [
-                    {"email_address": a.email, "status": self.initial_status, "merge_fields": a.merge_fields,
-                     "tags": sorted(a.tags_add)}
+                    {"email_address": a.email, "status": a.status or self.initial_status,
+                     "merge_fields": a.merge_fields, "tags": sorted(a.tags_add)}
                     for a in chunk
                 ],
                 "update_existing": False,
@@ -128,9 +130,9 @@ class Sender:
                               hint_for(exc.detail))
 
     def apply(self, actions: Iterable[Action]) -> Iterator[list[tuple[Action, Sent]]]:
-        """Send merge-field changes, tags and leaver actions of existing members as ``/batches`` jobs of at most
-        ``BATCH_OPERATIONS`` operations, one after the other (Mailchimp runs one job at a time); yields each job's
-        actions with their outcomes (``Sent(action.action)`` when it went through)."""
+        """Send merge-field changes, tags, unsubscribes and leaver actions of existing members as ``/batches`` jobs
+        of at most ``BATCH_OPERATIONS`` operations, one after the other (Mailchimp runs one job at a time); yields
+        each job's actions with their outcomes (``Sent(action.action)`` when it went through)."""
         operations: list[dict] = []
         owners: list[Action] = []
         chunk: list[Action] = []
@@ -205,10 +207,13 @@ class Sender:
 
 
 def _operations(a: Action, member_path: str) -> list[dict]:
-    """The ``/batches`` operations of one action: its merge fields (PATCH), archiving (DELETE), its tags."""
+    """The ``/batches`` operations of one action: its merge fields (PATCH), an unsubscribe (PATCH of the status
+    alone: the only status this plugin ever changes), archiving (DELETE), its tags."""
     operations = []
     if a.action == UPDATED and a.merge_fields:
         operations.append({"method": "PATCH", "path": member_path, "body": json.dumps({"merge_fields": a.merge_fields})})
+    if a.action == UNSUBSCRIBED:
+        operations.append({"method": "PATCH", "path": member_path, "body": json.dumps({"status": "unsubscribed"})})
     if a.action == ARCHIVED:
         operations.append({"method": "DELETE", "path": member_path})
     if a.tags_add or a.tags_remove:

@@ -6,9 +6,12 @@ The data flow, with a working set that does not grow with the audience (see ``sc
    and the ledger is copied; the pages go into the scratch database as they arrive;
 2. plan: the contacts (in key order) are walked beside the members and the ledger; each action goes to the scratch
    database, or, when nobody can be a leaver and nothing is to be reviewed, a new member goes straight to sending;
-3. review: counts for the safety stop, the dry run's table and the plan file, from queries and cursors;
+   then the members synced before that left in Mailchimp since are recorded (``leavers``);
+3. review: counts for the safety stop and the plan file, from queries and cursors;
 4. send: new members, then email changes, then every other change, each read back from a cursor;
 5. record: each member's outcome in the run log and the ledger, as each call returns and then in one last pass.
+
+A run whose export, settings and audience did not change since the last complete sync ends early (``unchanged``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -26,19 +30,20 @@ from opus1_integrations.api import ItemOutcome, OperationFailed
 from .checks import merge_tags
 from .client import ApiError
 from .connection import connect
+from . import leavers
 from .ledger import Ledger, Synced, encode, quiet_since, settings_digest
 from .members import read_members
-from .planner import (ARCHIVED, CREATED, EMAIL_CHANGED, LEAVER_GONE, LEAVER_KEPT, LEAVER_TAGGED, UNCHANGED, UPDATED,
-                      WRITES, Action, Policy, plan)
-from .review import SHOWN, safety_stop, show_plan, write_plan
+from .planner import (ARCHIVED, CREATED, EMAIL_CHANGED, LEAVER_GONE, LEAVER_KEPT, LEAVER_TAGGED, UNCHANGED,
+                      UNSUBSCRIBED, UPDATED, WRITES, Action, Policy, plan)
+from .review import not_synced_rows, safety_stop, write_plan
 from .scratch import Scratch
 from .sender import Sender, Sent
+from .unchanged import audience_counts, nothing_changed
 
-RULE_MERGES = {"shared_email", "duplicate_person"}
 #: The outcomes a sync counts, under their own names (a dry run counts what it would do under the same names).
 COUNTED = (ItemOutcome.CREATED, ItemOutcome.UPDATED, ItemOutcome.UNCHANGED, ItemOutcome.LEFT_ALONE,
-           ItemOutcome.FAILED, ItemOutcome.ARCHIVED, ItemOutcome.LEAVER_TAGGED, ItemOutcome.LEAVER_KEPT,
-           ItemOutcome.EMAIL_CHANGED)
+           ItemOutcome.SKIPPED, ItemOutcome.UNSUBSCRIBED, ItemOutcome.FAILED, ItemOutcome.ARCHIVED,
+           ItemOutcome.LEAVER_TAGGED, ItemOutcome.LEAVER_KEPT, ItemOutcome.EMAIL_CHANGED)
 #: The outcomes by their names, as the scratch database keeps them.
 _OUTCOMES = {outcome.value: outcome for outcome in ItemOutcome}
 #: Members per write to the ledger or the scratch database (one transaction each).
@@ -51,14 +56,16 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
     audience_id = settings["audience_id"]
     ledger = Ledger(context.db, context.business, audience_id)
     try:
-        if not (options.dry_run or options.plan_path):
-            quiet = _nothing_changed(mc, ledger, audience, settings)
+        if not (options.dry_run or options.plan_path or options.force):
+            quiet = nothing_changed(mc, ledger, audience.fingerprint, settings, _counts)
             if quiet is not None:
                 run.counts = quiet
                 return quiet
         tally: Counter = Counter()
         with Scratch() as scratch, _progress(context) as progress:
             tags = _read_while_loading(mc, audience_id, audience, scratch, ledger, progress)
+            if not options.dry_run:
+                leavers.record(ledger, scratch.seen())
             planned = plan(audience.contacts(), scratch, Policy.from_settings(settings, tags))
             if options.dry_run or options.plan_path or scratch.has_current():
                 # The whole plan first: it is shown or written, or it may have leavers enough for the safety stop.
@@ -74,10 +81,10 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
             ledger.forget_last_sync()
             failures = _send(mc, settings, scratch, creates, create_count, ledger, progress, run, tally)
             _settle(scratch, ledger, run, tally)
-        counts = {**_counts(tally), "skipped": _skipped(audience), "requests": mc.requests, "writes": mc.writes}
+        counts = {**_counts(tally), "requests": mc.requests, "writes": mc.writes}
         run.counts = counts
         if not failures and not counts["failed"]:
-            ledger.save_last_sync(audience.fingerprint, settings_digest(settings), quiet_since(mc), counts)
+            _stamp(mc, ledger, audience, settings, counts)
         if failures:
             raise OperationFailed(f"{len(failures)} request(s) to Mailchimp failed: {failures[0]}",
                                   hint="the contacts that were not sent are retried by the next run")
@@ -88,23 +95,36 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
         mc.close()
 
 
-def ledger_write(a: Action, before: Synced | None) -> tuple[str, str] | None:
-    """What the ledger must hold for an action's member once it went through (person ids and managed tags, as
-    ``ledger.encode`` makes them), or ``None`` when the ledger holds it already or the action keeps no entry.
-    ``before`` is the ledger's row of the action's address."""
+def _stamp(mc, ledger: Ledger, audience, settings: dict, counts: dict) -> None:
+    """Remember a complete sync for the next run's no-change check, with the audience's counts as it leaves them;
+    when Mailchimp cannot give those, the next run is a full sync (this one's work stands)."""
+    try:
+        stats = audience_counts(mc, settings["audience_id"])
+    except ApiError as exc:
+        if exc.rejects_key:
+            raise
+        return
+    ledger.save_last_sync(audience.fingerprint, settings_digest(settings), quiet_since(mc), counts, stats)
+
+
+def ledger_write(a: Action, before: Synced | None) -> tuple[str, str, str] | None:
+    """What the ledger must hold for an action's member once it went through (person ids, managed tags and account
+    ids, as ``ledger.encode`` makes them), or ``None`` when the ledger holds it already or the action keeps no
+    entry. ``before`` is the ledger's row of the action's address."""
     if a.action in (UPDATED, UNCHANGED, EMAIL_CHANGED) and before and not before.left and (
-            before.email, before.person_ids, before.managed_tags) == (a.email, a.person_ids, a.managed_tags):
+            before.email, before.person_ids, before.managed_tags, before.account_ids) == (
+            a.email, a.person_ids, a.managed_tags, a.account_ids):
         return None
     if a.action in (CREATED, UPDATED, UNCHANGED, EMAIL_CHANGED):
-        return encode(a.person_ids, a.managed_tags)
+        return encode(a.person_ids, a.managed_tags, a.account_ids)
     if a.action == LEAVER_TAGGED:
-        return encode(a.person_ids, a.managed_tags | a.tags_add)
+        return encode(a.person_ids, a.managed_tags | a.tags_add, a.account_ids)
     return None
 
 
 def _creates_while_planning(planned: Iterator[tuple[Action, Synced | None]], scratch: Scratch) -> Iterator[Action]:
     """The new members, as they are planned; every other action goes to the scratch database meanwhile."""
-    others: list[tuple[Action, tuple[str, str] | None]] = []
+    others: list[tuple[Action, tuple[str, str, str] | None]] = []
     for a, before in planned:
         if a.action == CREATED:
             yield a
@@ -117,17 +137,19 @@ def _creates_while_planning(planned: Iterator[tuple[Action, Synced | None]], scr
 
 
 def _review(context, scratch: Scratch, settings: dict, options, run, audience) -> dict | None:
-    """Write the plan file if asked; for a dry run, show and record the plan and return its counts; refuse a run
-    the safety stop catches (unless ``--force``)."""
+    """Write the plan file if asked (every contact, then every person the rules did not sync); for a dry run,
+    record the plan (the host shows it from the run log) and return its counts; refuse a run the safety stop
+    catches (unless ``--force``)."""
     counts = scratch.counts()
-    stop = safety_stop(counts, scratch.current_count(), settings["safety_threshold"], settings["leaver_policy"])
+    stop = safety_stop(counts, scratch.current_count(), settings["safety_threshold"])
     if options.plan_path:
-        write_plan(options.plan_path, scratch.rows())
+        write_plan(options.plan_path, chain(scratch.rows(), not_synced_rows(audience.decisions())))
     if options.dry_run:
-        show_plan(context.console, scratch.listed(SHOWN), counts, stop)
-        for key, _, action, reason, *_ in scratch.results():
-            run.record(key, action, message=reason)
-        return {**_counts(Counter(counts)), "skipped": _skipped(audience), "safety_stop": bool(stop)}
+        for key, _, action, reason, _, _, _, _, _, code, _, _ in scratch.results():
+            run.record(key, action, error_code=code, message=reason)
+        if stop:
+            context.console.print(f"[yellow]{stop}: a real run would refuse this unless --force[/]")
+        return {**_counts(Counter(counts)), "safety_stop": bool(stop)}
     if stop and not options.force:
         raise OperationFailed(stop, hint="check that the opus1 export is complete; if the change is intended, "
                                          "run again with --force")
@@ -144,14 +166,11 @@ def _read_while_loading(mc, audience_id: str, audience, scratch: Scratch, ledger
     ledger into ``scratch``, all concurrently while the export loads (the reads wait on the network, the copy on
     SQLite, the load on the CPU). The whole export is read and checked before this returns, so before anything is
     sent."""
-    reading = progress.add_task("reading the audience", total=None)
+    reading = progress.add_task("reading the audience", total=None)  # no total until Mailchimp gave one
     stop = threading.Event()
-    claimed = 0
 
-    def on_page(n: int, claim: int | None) -> None:
-        nonlocal claimed
-        claimed += claim or 0
-        progress.update(reading, advance=n, total=claimed)
+    def on_page(n: int, total: int | None) -> None:
+        progress.update(reading, advance=n, total=total)
 
     def read() -> None:
         writer = scratch.member_writer()
@@ -193,8 +212,8 @@ def _send(mc, settings, scratch: Scratch, creates: Iterable[Action], create_coun
     sending = progress.add_task("adding new members", total=create_count)
 
     def settle(chunk: list[Action], outcomes: dict[str, Sent]) -> None:
-        ledger.remember((a.key, a.email, *encode(a.person_ids, a.managed_tags)) for a in chunk
-                        if outcomes[a.key].outcome is not ItemOutcome.FAILED)
+        ledger.remember((a.key, a.email, *encode(a.person_ids, a.managed_tags, a.account_ids), a.status)
+                        for a in chunk if outcomes[a.key].outcome is not ItemOutcome.FAILED)
         for a in chunk:
             result = outcomes[a.key]
             run.record(a.key, result.outcome, error_code=result.error_code, message=result.message or a.reason,
@@ -218,12 +237,14 @@ def _send(mc, settings, scratch: Scratch, creates: Iterable[Action], create_coun
 
 def _settle(scratch: Scratch, ledger: Ledger, run, tally: Counter) -> None:
     """Record every action but the creates (recorded as they were sent) in the run log, in the order planned, and
-    bring the ledger in line: members in line remembered, leavers marked, members gone forgotten."""
-    remember: list[tuple[str, str, str, str]] = []
-    left: list[tuple[str, str | None]] = []
+    bring the ledger in line: members in line remembered, unsubscribes noted, leavers marked, members gone
+    forgotten."""
+    remember: list[tuple] = []
+    left: list[tuple[str, str | None, str | None]] = []
+    unsubscribed: list[tuple[str, str]] = []
     gone: list[str] = []
-    for key, email, action, reason, _, people, managed, outcome, error_code, message, hint in scratch.results(
-            skip=CREATED):
+    for (key, email, action, reason, _, people, managed, accounts, outcome, error_code, message,
+         hint) in scratch.results(skip=CREATED):
         action = _OUTCOMES[action]
         outcome = _OUTCOMES[outcome] if outcome else _unsent_outcome(action)
         run.record(key, outcome, error_code=error_code, message=message or reason, hint=hint)
@@ -231,49 +252,30 @@ def _settle(scratch: Scratch, ledger: Ledger, run, tally: Counter) -> None:
         if outcome is ItemOutcome.FAILED:
             continue
         if action in (UPDATED, UNCHANGED, EMAIL_CHANGED) and people is not None:
-            remember.append((key, email, people, managed))
+            remember.append((key, email, people, managed, accounts, "subscribed"))
+        elif outcome is UNSUBSCRIBED:
+            unsubscribed.append((key, "unsubscribed"))
         elif action in (LEAVER_KEPT, LEAVER_TAGGED, ARCHIVED):
-            left.append((key, managed))
+            left.append((key, managed, "archived" if outcome is ARCHIVED else None))
         elif action == LEAVER_GONE:
             gone.append(key)
-        if len(remember) + len(left) + len(gone) >= BATCH:
-            _write_ledger(ledger, remember, left, gone)
-    _write_ledger(ledger, remember, left, gone)
+        if len(remember) + len(left) + len(unsubscribed) + len(gone) >= BATCH:
+            _write_ledger(ledger, remember, left, unsubscribed, gone)
+    _write_ledger(ledger, remember, left, unsubscribed, gone)
 
 
-def _write_ledger(ledger: Ledger, remember: list, left: list, gone: list) -> None:
+def _write_ledger(ledger: Ledger, remember: list, left: list, unsubscribed: list, gone: list) -> None:
     ledger.remember(remember)
     ledger.mark_left(left)
+    ledger.set_status(unsubscribed)
     ledger.forget(gone)
-    for pending in (remember, left, gone):
+    for pending in (remember, left, unsubscribed, gone):
         pending.clear()
-
-
-def _nothing_changed(mc, ledger: Ledger, audience, settings: dict) -> dict | None:
-    """The counts of a run with nothing to do, when the export and settings are those of the last complete sync
-    and no member changed in Mailchimp since it ended; ``None`` when a full sync is needed."""
-    last = ledger.last_sync()
-    if last is None or last.fingerprint != audience.fingerprint or last.settings != settings_digest(settings):
-        return None
-    answer = mc.call(mc.lists.get_list_members_info, settings["audience_id"], since_last_changed=last.ended_at,
-                     count=1, fields=["total_items"])
-    if answer.get("total_items"):
-        return None
-    before = last.counts
-    in_line = sum(before.get(k, 0) for k in ("created", "updated", "unchanged", "email_changed"))
-    tally = Counter({ItemOutcome.UNCHANGED: in_line, ItemOutcome.LEFT_ALONE: before.get("left_alone", 0)})
-    return {**_counts(tally), "skipped": before.get("skipped", 0), "requests": mc.requests, "writes": mc.writes,
-            "nothing_changed": True}
 
 
 def _unsent_outcome(action: ItemOutcome) -> ItemOutcome:
     """What an action that was not sent records: itself when it needs no write, else ``failed`` (not sent)."""
     return action if action not in WRITES else ItemOutcome.FAILED
-
-
-def _skipped(audience) -> int:
-    """People the rules left out, not counting those merged into a contact."""
-    return sum(n for reason, n in audience.counts.get("skipped", {}).items() if reason not in RULE_MERGES)
 
 
 @contextmanager

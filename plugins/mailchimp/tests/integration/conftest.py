@@ -26,15 +26,20 @@ def cli(run_cli):
 
 
 def account(n: int, *, email: str | None = ..., status: str = "active", first="Maria", last=None,
-            students=(), updated="2026-11-20T08:12:00Z") -> dict:
-    """One account of the opus1 export, with its manager ``per_<n>``."""
+            students=(), updated="2026-11-20T08:12:00Z", consent: str | None = None,
+            consent_at: str | None = None) -> dict:
+    """One account of the opus1 export, with its manager ``per_<n>`` (whose ``email_consent`` is ``consent``, or
+    not given)."""
+    manager = {"person_id": f"per_{n}", "first_name": first, "last_name": last or f"Family{n}",
+               "email": f"parent{n}@gmail.com" if email is ... else email, "phone": None}
+    if consent is not None:
+        manager.update(email_consent=consent, consent_at=consent_at)
     return {
         "account_id": f"acc_{n}",
         "status": status,
         "created_at": "2026-09-01T10:00:00Z",
         "updated_at": updated,
-        "account_manager": {"person_id": f"per_{n}", "first_name": first, "last_name": last or f"Family{n}",
-                            "email": f"parent{n}@gmail.com" if email is ... else email, "phone": None},
+        "account_manager": manager,
         "students": list(students),
     }
 

@@ -58,3 +58,11 @@ def test_verify_finds_a_member_changed_in_mailchimp(cli, connect, export, mailch
     mailchimp_sandbox.seed_member("parent3@gmail.com", status="subscribed", merge_fields={"FNAME": "Changed"})
     bad = cli("verify", "mailchimp", "--sample", "5", "--json")
     assert bad.code == 1 and bad.json()["differ"] == 1
+
+
+def test_validate_counts_one_subscribed_member_in_the_singular(cli, connect, export, mailchimp_sandbox):
+    mailchimp_sandbox.seed_member("someone@gmail.com")
+    connect(export([account(1)]))
+    assert "(1 subscribed member)" in cli("validate", "mailchimp").out
+    mailchimp_sandbox.seed_member("someone.else@gmail.com")
+    assert "(2 subscribed members)" in cli("validate", "mailchimp").out

@@ -1,12 +1,12 @@
-"""Plans too large to hold at once: changes go out in ``/batches`` jobs of bounded size, the dry run's table lists
-the first changes only, and the plan file is written row by row in the same format as before."""
+"""Plans too large to hold at once: changes go out in ``/batches`` jobs of bounded size, the dry run shows the
+first contacts of each kind only, and the plan file is written row by row."""
 
 from __future__ import annotations
 
 import json
 
 from conftest import account
-from opus1_mailchimp import sender, sync
+from opus1_mailchimp import sender
 
 
 def test_changes_go_out_in_batches_jobs_of_at_most_the_operation_limit(cli, connect, export, mailchimp_sandbox,
@@ -28,15 +28,14 @@ def test_changes_go_out_in_batches_jobs_of_at_most_the_operation_limit(cli, conn
         assert mailchimp_sandbox.member(f"parent{n}@gmail.com")["merge_fields"]["FNAME"] == "Renamed"
 
 
-def test_the_dry_run_lists_the_first_changes_and_says_how_many_more(cli, connect, export, monkeypatch):
-    monkeypatch.setattr(sync, "SHOWN", 2)
-    connect(export([account(n) for n in range(1, 6)]))
-    result = cli("sync", "mailchimp", "--dry-run", "--json")
+def test_the_dry_run_is_shown_once_by_the_host_with_the_first_contacts_of_each_kind(cli, connect, export):
+    connect(export([account(n) for n in range(1, 16)]))
+    result = cli("sync", "mailchimp", "--dry-run")
     assert result.code == 0, result.err
-    assert result.json()["counts"]["created"] == 5
-    listed = [n for n in range(1, 6) if f"parent{n}@gmail.com" in result.err]
-    assert listed == [1, 2]
-    assert "3 more changes are not shown" in result.err
+    keys = sorted(f"parent{n}@gmail.com" for n in range(1, 16))  # the contacts come in key order
+    assert [key for key in keys if key in result.out] == keys[:10]  # the host lists the first 10 of each kind
+    assert result.out.count("parent1@gmail.com") == 1 and "... and 5 more" in result.out
+    assert "parent1@gmail.com" not in result.err  # the plugin prints no table of its own
 
 
 def test_the_plan_file_is_the_json_of_the_whole_plan(cli, connect, export, mailchimp_sandbox, tmp_path):
@@ -50,9 +49,12 @@ def test_the_plan_file_is_the_json_of_the_whole_plan(cli, connect, export, mailc
     assert [(r["email"], r["action"]) for r in rows] == [
         ("parent1@gmail.com", "created"), ("parent2@gmail.com", "left_alone"), ("parent3@gmail.com", "created")]
     assert rows[0] == {"email": "parent1@gmail.com", "action": "created", "reason": "not in the audience yet",
-                       "merge_fields": {"FNAME": "Maria", "LNAME": "Family1"}, "tags_add": ["opus1"],
-                       "tags_remove": [], "old_email": None}
-    empty = tmp_path / "empty.json"
+                       "status": "subscribed", "merge_fields": {"FNAME": "Maria", "LNAME": "Family1"},
+                       "tags_add": ["opus1"], "tags_remove": [], "old_email": None, "person_ids": ["per_1"]}
+    nobody = tmp_path / "nobody.json"
     connect(export([account(1, email=None)]))
-    assert cli("sync", "mailchimp", "--dry-run", "--plan", empty).code == 0
-    assert json.loads(empty.read_text(encoding="utf-8")) == []
+    assert cli("sync", "mailchimp", "--dry-run", "--plan", nobody).code == 0
+    assert json.loads(nobody.read_text(encoding="utf-8")) == [{
+        "email": "", "action": "not_synced", "reason": "no_email: Maria Family1 has no email address in opus1.",
+        "status": None, "merge_fields": {}, "tags_add": [], "tags_remove": [], "old_email": None,
+        "person_ids": ["per_1"]}]

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from opus1_mailchimp.client import ApiError, Mailchimp
-from opus1_mailchimp.members import PAGE, read_members
+from opus1_mailchimp.members import PAGE, REASON_MAX_CHARS, TIME_MAX_CHARS, read_members
 
 KEY = "0123456789abcdef0123456789abcdef-us6"
 CONNECTIONS = 10
@@ -116,7 +116,10 @@ def test_a_missing_or_invalid_total_reads_until_a_short_page(total):
 @pytest.mark.parametrize("bad", [{"status": "subscribed"}, {"email_address": 5, "status": "subscribed"},
                                  {"email_address": "a@b.de", "status": "subscribed", "tags": [{"name": 7}]},
                                  {"email_address": "a@b.de", "status": "subscribed", "merge_fields": []},
-                                 {"email_address": "a@b.de", "status": "subscribed", "tags": "vip"}, "text"])
+                                 {"email_address": "a@b.de", "status": "subscribed", "tags": "vip"},
+                                 {"email_address": "a@b.de", "status": "unsubscribed", "unsubscribe_reason": 5},
+                                 {"email_address": "a@b.de", "status": "subscribed", "last_changed": ["2026"]},
+                                 "text"])
 def test_a_page_holding_something_that_is_not_a_member_is_an_unusable_answer(bad):
     def answer(offset: int, status: str | None) -> dict:
         return {"members": [member(1), bad] if status is None else [], "total_items": 2}
@@ -126,3 +129,44 @@ def test_a_page_holding_something_that_is_not_a_member_is_an_unusable_answer(bad
             read(url)
     assert caught.value.title == "Unusable answer" and "unexpected shape" in caught.value.detail
     assert "/lists/aud/members" in caught.value.url
+
+
+def totals_seen(answer: Callable[[int, str | None], dict]) -> list[int | None]:
+    totals: list[int | None] = []
+    with fake_mailchimp(answer) as (url, seen):
+        mc = Mailchimp(KEY, url, max_connections=CONNECTIONS, retry_seconds=1)
+        try:
+            read_members(mc, "aud", lambda rows: None, lambda n, total: totals.append(total))
+        finally:
+            mc.close()
+    return totals
+
+
+def test_the_progress_has_no_total_until_both_listings_gave_one():
+    def answer(offset: int, status: str | None) -> dict:
+        if status == "archived":
+            return {"members": [member(9000)], "total_items": 1}
+        return {"members": [member(offset + n) for n in range(PAGE if offset < 4 * PAGE else 444)],
+                "total_items": 4444}
+
+    totals = totals_seen(answer)
+    assert len(totals) == 6 and None not in totals[2:] and set(totals) <= {None, 4445}
+    assert totals[0] is None  # the first page of either listing: the other one's total is not known yet
+
+
+def test_the_progress_never_shows_a_total_mailchimp_did_not_give():
+    def answer(offset: int, status: str | None) -> dict:
+        count = PAGE if offset < 3 * PAGE and status is None else 10
+        return {"members": [member(offset + n) for n in range(count)], "total_items": None if status else 3010}
+
+    assert set(totals_seen(answer)) == {None}
+
+
+def test_an_unsubscribe_reason_and_a_time_from_mailchimp_are_kept_bounded():
+    huge = {**member(1), "status": "unsubscribed", "unsubscribe_reason": "\x1b[2J" + "x" * 10**6,
+            "last_changed": "2026-06-03T21:30:56+00:00" + "9" * 1000}
+
+    with fake_mailchimp(lambda offset, status: {"members": [] if status else [huge], "total_items": 1}) as (url, _):
+        rows = read(url)
+    reason, changed = rows[0][7], rows[0][8]
+    assert len(reason) == REASON_MAX_CHARS and len(changed) == TIME_MAX_CHARS

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
 
+import pytest
+import sqlite_utils
+
 from conftest import account, child, writes
+from opus1_mailchimp.client import Mailchimp
+from opus1_mailchimp.ledger import Ledger, migrations
+from opus1_mailchimp.sync import _stamp
 
 
 def family_export(export):
@@ -151,8 +159,11 @@ def test_dry_run_sends_no_writes_and_writes_the_plan(cli, connect, export, mailc
     assert rows["parent1@gmail.com"]["action"] == "created"
     assert rows["parent2@gmail.com"]["action"] == "left_alone"
     assert "unsubscribed" in rows["parent2@gmail.com"]["reason"]
-    assert "parent1@gmail.com" in result.err and "would" in result.err
-    assert cli("sync", "mailchimp", "--dry-run", "--plan", plan_csv).code == 0
+    assert result.err == ""  # the plugin prints no plan of its own: the host shows it from the run log
+    shown = cli("sync", "mailchimp", "--dry-run", "--plan", plan_csv)
+    assert shown.code == 0, shown.err
+    assert shown.out.count("parent1@gmail.com") == 1 and "would be added" in shown.out
+    assert "parent1@gmail.com" not in shown.err
     assert plan_csv.read_text().splitlines()[0].startswith("email,action,reason")
 
 
@@ -181,7 +192,7 @@ def test_someone_who_unsubscribed_is_not_added_again_under_a_new_address(cli, co
     assert result.json()["counts"]["left_alone"] == 2 and result.json()["counts"]["writes"] == 0
 
 
-def test_when_export_settings_and_audience_are_unchanged_a_run_asks_one_question(cli, connect, export, mailchimp_sandbox):
+def test_when_export_settings_and_audience_are_unchanged_a_run_asks_two_questions(cli, connect, export, mailchimp_sandbox):
     accounts = [account(n) for n in range(1, 11)]
     connect(export(accounts))
     assert cli("sync", "mailchimp", "--json").json()["counts"]["created"] == 10
@@ -189,8 +200,9 @@ def test_when_export_settings_and_audience_are_unchanged_a_run_asks_one_question
     quiet = cli("sync", "mailchimp", "--json")  # right after our own writes: they do not count as changes
     assert quiet.code == 0, quiet.err
     assert quiet.json()["counts"]["nothing_changed"] is True and quiet.json()["counts"]["unchanged"] == 10
-    assert [(r.method, r.query.get("since_last_changed") is not None) for r in mailchimp_sandbox.requests] == [
-        ("GET", True)]
+    audience = f"/3.0/lists/{mailchimp_sandbox.audience_id}"
+    assert sorted((r.method, r.path, "since_last_changed" in r.query) for r in mailchimp_sandbox.requests) == [
+        ("GET", audience, False), ("GET", audience + "/members", True)]
 
     time.sleep(1.01 - time.time() % 1)  # a change in the very second of our last write would be taken for ours
     mailchimp_sandbox.seed_member("parent3@gmail.com", status="unsubscribed", unsubscribed_by="contact")
@@ -205,3 +217,76 @@ def test_when_export_settings_and_audience_are_unchanged_a_run_asks_one_question
     assert cli("configure", "mailchimp", "--tags", "opus1", "--tags", "students").code == 0
     retagged = cli("sync", "mailchimp", "--json").json()["counts"]
     assert "nothing_changed" not in retagged and retagged["updated"] == 9
+
+
+@pytest.mark.parametrize("loss", ["archived", "deleted", "emptied"])
+def test_an_audience_that_lost_members_in_mailchimp_is_never_taken_for_unchanged(cli, connect, export,
+                                                                                 mailchimp_sandbox, loss):
+    connect(export([account(n) for n in range(1, 6)]))
+    assert cli("sync", "mailchimp").code == 0
+    assert cli("sync", "mailchimp", "--json").json()["counts"]["nothing_changed"] is True
+    if loss == "archived":  # the listing of changes leaves archived members out
+        for n in (1, 2):
+            mailchimp_sandbox.seed_member(f"parent{n}@gmail.com", status="archived")
+    elif loss == "deleted":  # gone for good: not in any listing
+        mailchimp_sandbox.seed_member("parent1@gmail.com", forgotten=True)
+    else:
+        mailchimp_sandbox.reset()
+    dry = cli("sync", "mailchimp", "--dry-run", "--json").json()["counts"]
+    synced = cli("sync", "mailchimp", "--json").json()["counts"]
+    assert "nothing_changed" not in synced
+    tried = {"created": synced["created"] + synced["failed"], "left_alone": synced["left_alone"],
+             "unchanged": synced["unchanged"]}  # a permanently deleted address is refused when it is sent
+    assert tried == {name: dry[name] for name in tried}  # the dry run and the sync agree
+    expected = {"archived": {"left_alone": 2, "unchanged": 3}, "deleted": {"created": 1, "unchanged": 4},
+                "emptied": {"created": 5}}[loss]
+    assert {k: v for k, v in tried.items() if v} == expected
+
+
+def test_force_always_compares_every_member(cli, connect, export, mailchimp_sandbox):
+    connect(export([account(n) for n in range(1, 4)]))
+    assert cli("sync", "mailchimp").code == 0
+    forced = cli("sync", "mailchimp", "--force", "--json").json()["counts"]
+    assert "nothing_changed" not in forced and forced["unchanged"] == 3
+    assert any(r.path.endswith("/members") and r.query.get("count") == "1000" for r in mailchimp_sandbox.requests)
+
+
+def test_plan_files_are_private_and_safe_to_open_in_a_spreadsheet(cli, connect, export, tmp_path):
+    hostile = "=cmd|'/Ccalc'!A0@gmail.com"
+    connect(export([account(1, email=hostile), account(2, email="-2+3@gmail.com"), account(3, email=None,
+                                                                                        first="@SUM(A1)")]))
+    plan = tmp_path / "plan.csv"
+    plan.write_text("an older plan, readable by anyone\n")
+    plan.chmod(0o644)
+    assert cli("sync", "mailchimp", "--dry-run", "--plan", plan).code == 0
+    assert plan.stat().st_mode & 0o777 == 0o600
+    rows = list(csv.DictReader(io.StringIO(plan.read_text())))
+    assert [r["email"] for r in rows[:2]] == ["'-2+3@gmail.com", "'" + hostile]
+    for row in rows:
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row.values())
+    assert rows[2]["action"] == "not_synced" and "@SUM(A1)" in rows[2]["reason"]
+    fresh = tmp_path / "fresh.json"
+    assert cli("sync", "mailchimp", "--dry-run", "--plan", fresh).code == 0
+    assert fresh.stat().st_mode & 0o777 == 0o600
+    assert json.loads(fresh.read_text())[1]["email"] == hostile  # JSON is no spreadsheet: written as it is
+    nowhere = cli("sync", "mailchimp", "--dry-run", "--plan", tmp_path / "no" / "such" / "folder" / "plan.csv")
+    assert nowhere.code == 2 and "cannot write it" in nowhere.err
+
+
+def test_a_sync_whose_last_question_fails_keeps_its_work_and_the_next_run_compares_again(mailchimp_sandbox):
+    db = sqlite_utils.Database(memory=True)
+    migrations.apply(db)
+    ledger = Ledger(db, "studio", mailchimp_sandbox.audience_id)
+    settings = {"audience_id": mailchimp_sandbox.audience_id, "api_key": mailchimp_sandbox.api_key}
+    mc = Mailchimp(mailchimp_sandbox.api_key, mailchimp_sandbox.base_url, retry_seconds=0)
+    audience = type("Export", (), {"fingerprint": "f" * 64})()
+    try:
+        mailchimp_sandbox.inject("503", methods=["GET"])
+        _stamp(mc, ledger, audience, settings, {"created": 1})  # no exception: the sync's work stands
+        assert ledger.last_sync() is None  # so the next run is a full sync
+        mailchimp_sandbox.clear_faults()
+        _stamp(mc, ledger, audience, settings, {"created": 1})
+        assert ledger.last_sync().audience_counts == {"member_count": 0, "unsubscribe_count": 0, "cleaned_count": 0,
+                                                      "total_contacts": 0}
+    finally:
+        mc.close()
