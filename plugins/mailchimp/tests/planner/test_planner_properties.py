@@ -92,7 +92,7 @@ def ledgers(draw, contacts: list) -> list:
 
     The row of an address that is a contact's now holds only that contact's people or people of no contact: the
     planner moves the member of an address still in use when another contact's person was synced under it (a
-    shared address split in two, see test_leavers_and_safety.py's xfail test); drop this restriction once fixed."""
+    shared address split in two, see the xfail test in integration/test_email_changes.py); drop this restriction once fixed."""
     people_of = {c.key: set(c.person_ids) for c in contacts}
     others = {p for c in contacts for p in c.person_ids}
     found = []
