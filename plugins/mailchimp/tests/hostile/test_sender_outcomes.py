@@ -65,11 +65,12 @@ def test_batch_subscribe_outcomes_by_address_whatever_its_case_and_spaces(hostil
             {"email_address": "di@example.com", "error": FAKE, "error_code": "ERROR_GENERIC"},
             {"email_address": "ed@gmail.com", "error_code": "ERROR_GENERIC"},
             {"email_address": "fay@gmail.com", "error": "fay@gmail.com has signed up to a lot of lists very recently"},
+            {"email_address": "hal@gmail.com", "error": "Something new.", "error_code": "ERROR_NOT_YET_DOCUMENTED"},
             {"error": "an error naming no address", "error_code": "ERROR_GENERIC"},
         ],
-        "total_created": 2, "error_count": 5}))
+        "total_created": 2, "error_count": 6}))
     emails = ["Ann@Gmail.com", "bo@gmail.com", "cy@gmail.com", "di@example.com", "ed@gmail.com", "fay@gmail.com",
-              "gus@gmail.com"]
+              "gus@gmail.com", "hal@gmail.com"]
     assert created(hostile, [new(e) for e in emails]) == {
         "ann@gmail.com": Sent(ItemOutcome.CREATED),
         "bo@gmail.com": Sent(ItemOutcome.CREATED),
@@ -80,6 +81,7 @@ def test_batch_subscribe_outcomes_by_address_whatever_its_case_and_spaces(hostil
                               "Mailchimp is throttling this address; the next run tries again"),
         "gus@gmail.com": Sent(FAILED, "unconfirmed", "Mailchimp did not confirm this member",
                               "the next run checks again"),
+        "hal@gmail.com": Sent(FAILED, "ERROR_NOT_YET_DOCUMENTED", "Something new.", hint_for("Something new.")),
     }
     [request] = hostile.seen("POST", f"/3.0/lists/{AUDIENCE}")
     body = json.loads(request.body)
