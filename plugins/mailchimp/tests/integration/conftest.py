@@ -81,6 +81,17 @@ def writes(sandbox) -> list:
     return [r for r in sandbox.requests if r.method != "GET" and "/_sandbox" not in r.path]
 
 
+def sync_planned(cli, export, accounts: list[dict]) -> dict:
+    """Run a sync that goes through the planner although the contacts are the same: the export is rewritten with
+    one more account, without an email (so no contact), which defeats the no-change shortcut. Its counts."""
+    export(accounts + [account(999, email=None, first="Noel", last="Nomail")])
+    result = cli("sync", "mailchimp", "--json")
+    assert result.code == 0, result.err
+    counts = result.json()["counts"]
+    assert "nothing_changed" not in counts and counts["requests"] > 1, "the run took the no-change shortcut"
+    return counts
+
+
 def db_text(home: Path, tables=("runs", "run_items")) -> str:
     """The run log tables dumped as text."""
     conn = sqlite3.connect(home / "opus1-integrations.db")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import account
+from conftest import account, sync_planned
 
 
 @pytest.mark.parametrize("policy, status, tagged", [("keep", "subscribed", False), ("tag", "subscribed", True),
@@ -24,7 +24,9 @@ def test_leaver_policies(cli, connect, export, mailchimp_sandbox, policy, status
     assert counts["archived"] == (policy == "archive")
     assert counts["leaver_tagged"] == (policy == "tag")
     assert counts["leaver_kept"] == (policy == "keep")
-    assert cli("sync", "mailchimp", "--json").json()["counts"]["writes"] == 0
+    again = sync_planned(cli, export, accounts)  # the leaver was handled: left alone from now on, never again
+    assert (again["writes"], again["left_alone"], again["unchanged"]) == (0, 1, 19)
+    assert again["leaver_tagged"] == again["leaver_kept"] == again["archived"] == 0
 
 
 def test_a_leaver_who_returns_loses_the_leaver_tag(cli, connect, export, mailchimp_sandbox):
