@@ -31,3 +31,8 @@ def parse(text: str) -> datetime:
     """Stored ISO 8601 text (with or without fractions of a second) as an aware datetime; naive text is UTC."""
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def to_the_second(text: str | None) -> str:
+    """Stored ISO 8601 text as people read it, to the second, in UTC: ``2026-11-29 21:47:05 UTC`` (``""`` for none)."""
+    return parse(text).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC") if text else ""

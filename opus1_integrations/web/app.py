@@ -23,6 +23,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .. import __version__, state
+from ..clock import to_the_second
 from ..errors import Opus1Error, UsageError
 from ..host import Host
 from ..plugins import Plugins
@@ -59,7 +60,7 @@ class Web:
                                             undefined=jinja2.StrictUndefined)
         self.templates.filters.update(counts=outcomes_in_words, facts=facts_text, scrub=scrub,
                                       outcome=lambda o: WORDS[o][0] if o in WORDS else str(o).replace("_", " "),
-                                      when=lambda iso: iso.replace("T", " ").replace("+00:00", " UTC") if iso else "")
+                                      when=to_the_second)
 
     @property
     def key(self) -> bytes:

@@ -126,3 +126,14 @@ def test_pages_with_nothing_set_up_say_so(client, sign_in):
     answer = client.get("/b/studio/integrations/mailchimp/check?q=ana@example.org")
     assert answer.status_code == 409 and "not configured" in answer.text
     assert client.get("/b/studio/integrations/nosuch/settings").status_code == 404
+
+
+def test_times_are_shown_to_the_second_in_utc(client, sign_in, saved, plugins):
+    from opus1_integrations.services.sync import sync_business
+
+    run = sync_business(Host(plugins), "mailchimp", "studio")
+    sign_in("studio")
+    for page in ("/b/studio/integrations", f"/b/studio/runs/{run.run_id}"):
+        html = client.get(page).text
+        assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", html), page
+        assert not re.search(r":\d\d\.\d+", html), page  # no fractions of a second
