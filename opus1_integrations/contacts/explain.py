@@ -46,7 +46,10 @@ def decision(row: tuple) -> Decision:
     if is_child and key is None:
         notes.append("not_reached")
     if reason == "eligible":
-        detail = f"{name} is synced, reached at {key}."
+        detail = f"{name} is eligible, reached at {key}."
+        if CONSENT_RANKS[consent] == "denied":
+            when = f" on {consent_at[:10]}" if consent_at else ""
+            detail += f" They refused email news{when}: an integration does not subscribe them."
     elif reason == "shared_email":
         archived = " Their own accounts are archived, but the address is in use on a current account." if not live else ""
         detail = f"{name} shares {key} with {full_name(contact_first, contact_last, key)}, who names the one contact for it.{archived}"

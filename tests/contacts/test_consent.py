@@ -206,3 +206,14 @@ def test_contacts_check_counts_contacts_by_consent(tmp_path):
     assert document["counts"]["consent"] == {"granted": 2, "denied": 1, "unknown": 1}
     shown = runner.invoke(contacts_app, ["check", str(path)]).stdout
     assert "Contacts by email consent: 2 granted, 1 denied, 1 unknown." in shown.splitlines()
+
+
+def test_an_eligible_person_who_refused_is_told_so_not_called_synced(audience_of):
+    maria = person(email="maria@gmail.com", email_consent="denied", consent_at=LATE)
+    ana = person("Ana", email="ana@gmail.com", email_consent="granted", consent_at=EARLY)
+    audience = audience_of([account(maria), account(ana)])
+    refused = decision_of(audience, maria["person_id"]).detail
+    assert "is eligible, reached at maria@gmail.com" in refused
+    assert "refused email news on 2026-06-01: an integration does not subscribe them" in refused
+    agreed = decision_of(audience, ana["person_id"]).detail
+    assert agreed.endswith("is eligible, reached at ana@gmail.com.") and "refused" not in agreed
