@@ -203,17 +203,19 @@ def plan_contact(contact, member: Member | None, before: Synced | None, earlier:
 
 
 def earlier_member(contact, owner: Callable[[str], Synced | None], member: Callable[[str], Member | None],
-                   moved: Callable[[str], bool]) -> Earlier | None:
-    """The member a contact whose address is not in the audience had under an earlier address, if any.
+                   moved: Callable[[str], bool], claimed: Callable[[str], bool]) -> Earlier | None:
+    """The member a contact had under an earlier address, if any.
 
     For each of the contact's person ids in turn: the ledger row holding that person (``owner``), unless it is
-    the contact's own address or an email change of this run took it already (``moved``), whose live member
-    (``member``) is subscribed (it gets the new address) or unsubscribed (the person opted out: the new address is
-    not added either). Cleaned, pending, archived or deleted members are passed over.
+    the contact's own address, a contact of this export still has that address (``claimed``: someone who shared
+    it took an address of their own; the member stays with the address), or an email change of this run took it
+    already (``moved``), whose live member (``member``) is subscribed (it gets the new address) or unsubscribed (the
+    person opted out: the new address is not added either). Cleaned, pending, archived or deleted members are
+    passed over.
     """
     for pid in contact.person_ids:
         old = owner(pid)
-        if old is None or old.key == contact.key or moved(old.key):
+        if old is None or old.key == contact.key or moved(old.key) or claimed(old.key):
             continue
         live = member(old.key)
         if live is not None and live.status in ("subscribed", "unsubscribed"):
@@ -222,9 +224,9 @@ def earlier_member(contact, owner: Callable[[str], Synced | None], member: Calla
 
 
 def plan_withdrawal(contact, earlier: Earlier | None) -> Action | None:
-    """For a contact whose address is not in the audience: the unsubscribe of the subscribed member its client had
-    under an earlier address (``earlier``), when the client refused email news since; else ``None``. That member
-    was synced by this plugin (``earlier`` comes from the ledger), and is not moved to the new address."""
+    """The unsubscribe of the subscribed member a contact's client had under an earlier address (``earlier``), when
+    the client refused email news since, whether or not the new address is in the audience; else ``None``. That
+    member was synced by this plugin (``earlier`` comes from the ledger), and is not moved to the new address."""
     if earlier is None or earlier.member.status != "subscribed" or not refused(contact):
         return None
     old = earlier.synced
@@ -279,19 +281,23 @@ class Known(Protocol):
         """Once every contact is paired: the ledger rows no contact had and no email change took, with members."""
 
 
-def plan(contacts: Iterable, known: Known, policy: Policy) -> Iterator[tuple[Action, Synced | None]]:
+def plan(contacts: Iterable, known: Known, policy: Policy, claimed: Callable[[str], bool]
+         ) -> Iterator[tuple[Action, Synced | None]]:
     """One action per contact, in the contacts' order (preceded by ``plan_withdrawal``'s unsubscribe of its earlier
     member, when there is one), then one per leaver (known only once every contact is seen), each with the ledger
-    row of its address. A generator, so sending can start while it runs."""
+    row of its address. ``claimed`` tells whether a contact of the export has an address. A generator, so sending
+    can start while it runs."""
     look_back = known.has_synced()
     for contact, member, before in known.pair(contacts):
         earlier = None
-        if member is None and look_back:
-            earlier = earlier_member(contact, known.owner, known.member, known.moved)
+        if look_back and (member is None or refused(contact)):
+            earlier = earlier_member(contact, known.owner, known.member, known.moved, claimed)
             withdrawal = plan_withdrawal(contact, earlier)
             if withdrawal is not None:
                 known.move(withdrawal.key)
                 yield withdrawal, earlier.synced
+            if member is not None:
+                earlier = None  # only a contact whose address is not in the audience can take an earlier member
         action = plan_contact(contact, member, before, earlier, policy)
         if action.action == EMAIL_CHANGED:
             known.move(action.old_key)

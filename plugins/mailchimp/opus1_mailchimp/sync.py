@@ -66,7 +66,8 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
             tags = _read_while_loading(mc, audience_id, audience, scratch, ledger, progress)
             if not options.dry_run:
                 leavers.record(ledger, scratch.seen())
-            planned = plan(audience.contacts(), scratch, Policy.from_settings(settings, tags))
+            planned = plan(audience.contacts(), scratch, Policy.from_settings(settings, tags),
+                           lambda key: audience.contact(key) is not None)
             if options.dry_run or options.plan_path or scratch.has_current():
                 # The whole plan first: it is shown or written, or it may have leavers enough for the safety stop.
                 scratch.add_actions((a, ledger_write(a, before)) for a, before in planned)

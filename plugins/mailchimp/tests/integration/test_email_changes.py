@@ -84,8 +84,6 @@ def test_email_change_a_shared_address_split_in_two_moves_to_the_first_contact_a
     assert sync_planned(cli, export, accounts)["writes"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="planner bug: an old address still in use by another contact is moved "
-                                       "(earlier_member does not know the addresses of the contacts not yet walked)")
 def test_email_change_never_takes_an_address_another_contact_still_has(cli, connect, export, mailchimp_sandbox):
     """A family's shared address, one of whom gets an address of their own: the other keeps the member."""
     accounts = [account(1, email="chen.family@outlook.com", first="Wei", last="Chen"),
