@@ -32,9 +32,15 @@ ALL_FIELDS = {"FNAME": "Maria", "LNAME": "Lopez", "PHONE": "+1 415 555 0101"}
 
 
 def act(c, action, reason: str, **more) -> Action:
-    """The action expected for contact ``c`` (its key, address, people and, unless given, the default tags)."""
+    """The action expected for contact ``c`` (its key, address, people, accounts and, unless given, the default
+    tags)."""
     return Action(**{"key": c.key, "email": c.email, "action": action, "reason": reason,
-                     "person_ids": c.person_ids, "managed_tags": OPUS1, **more})
+                     "person_ids": c.person_ids, "account_ids": c.account_ids, "managed_tags": OPUS1, **more})
+
+
+def create(c, reason: str = "not in the audience yet", status: str = "subscribed", **more) -> Action:
+    """The create expected for contact ``c``: the status consent allows (``subscribed`` unless given)."""
+    return act(c, CREATED, reason, status=status, **more)
 
 
 @dataclass(frozen=True)
@@ -56,26 +62,26 @@ KID_PROGRAMS = replace(MARIA, programs=("Piano", "Violin"), teachers=("Ms. Kim",
 CONTACT_CASES = [
     Case("create: a new address gets every merge field, the initial status and our tags",
          MARIA, None, None,
-         act(MARIA, CREATED, "not in the audience yet", merge_fields=ALL_FIELDS, tags_add=OPUS1)),
+         create(MARIA, merge_fields=ALL_FIELDS, tags_add=OPUS1)),
     Case("create: only the merge fields the audience has (PHONE only where it has one)",
          MARIA, None, None,
-         act(MARIA, CREATED, "not in the audience yet", merge_fields={"FNAME": "Maria", "LNAME": "Lopez"},
+         create(MARIA, merge_fields={"FNAME": "Maria", "LNAME": "Lopez"},
              tags_add=OPUS1),
          policy=replace(POLICY, merge_tags=frozenset({"FNAME", "LNAME"}))),
     Case("create: no merge field at all for an audience without FNAME, LNAME and PHONE",
-         MARIA, None, None, act(MARIA, CREATED, "not in the audience yet", tags_add=OPUS1),
+         MARIA, None, None, create(MARIA, tags_add=OPUS1),
          policy=replace(POLICY, merge_tags=frozenset({"BIRTHDAY"}))),
     Case("create: PHONE only when the contact has a phone; a missing name is sent empty",
          replace(MARIA, first_name=None, last_name=None, phone=None), None, None,
-         act(MARIA, CREATED, "not in the audience yet", merge_fields={"FNAME": "", "LNAME": ""}, tags_add=OPUS1)),
+         create(MARIA, merge_fields={"FNAME": "", "LNAME": ""}, tags_add=OPUS1)),
     Case("create: every configured tag, no program tags unless opted in",
          KID_PROGRAMS, None, None,
-         act(MARIA, CREATED, "not in the audience yet", merge_fields=ALL_FIELDS,
+         create(MARIA, merge_fields=ALL_FIELDS,
              tags_add=frozenset({"opus1", "families"}), managed_tags=frozenset({"opus1", "families"})),
          policy=replace(POLICY, tags=frozenset({"opus1", "families"}))),
     Case("create: with program tags, a Program tag per program and a Teacher tag per teacher",
          KID_PROGRAMS, None, None,
-         act(MARIA, CREATED, "not in the audience yet", merge_fields=ALL_FIELDS,
+         create(MARIA, merge_fields=ALL_FIELDS,
              tags_add=frozenset({"opus1", "Program: Piano", "Program: Violin", "Teacher: Ms. Kim"}),
              managed_tags=frozenset({"opus1", "Program: Piano", "Program: Violin", "Teacher: Ms. Kim"})),
          policy=PROGRAMS),
@@ -209,7 +215,7 @@ LEAVER_CASES = [
 @pytest.mark.parametrize("case", LEAVER_CASES, ids=lambda c: c.rule)
 def test_plan_leaver(case: LeaverCase):
     expected = Action(key="gone.parent@gmail.com", email="Gone.Parent@gmail.com", action=case.action,
-                      reason=case.reason, tags_add=case.tags_add, person_ids=("per_9",),
+                      reason=case.reason, tags_add=case.tags_add, person_ids=("per_9",), account_ids=("acc_1",),
                       managed_tags=frozenset({"opus1", "families"}))
     assert plan_leaver(case.before, case.member, case.policy) == expected
 
@@ -333,11 +339,21 @@ def test_plan_one_action_per_contact_in_key_order_then_the_leavers():
 
 # -- what the policy and a plan file hold --------------------------------------------------------------------------
 
+SETTINGS = {"tags": ["opus1", "families"], "program_tags": True, "leaver_policy": "tag", "leaver_tag": "gone"}
+
+
 def test_the_policy_of_the_settings():
-    settings = {"tags": ["opus1", "families"], "program_tags": True, "leaver_policy": "tag", "leaver_tag": "gone",
-                "initial_status": "pending"}
+    settings = {**SETTINGS, "initial_status": "pending", "unknown_consent": "skip", "denied_consent": "transactional"}
     assert Policy.from_settings(settings, frozenset({"FNAME"})) == Policy(
-        frozenset({"opus1", "families"}), True, "tag", "gone", frozenset({"FNAME"}))
+        frozenset({"opus1", "families"}), True, "tag", "gone", frozenset({"FNAME"}), initial_status="pending",
+        unknown_consent="skip", denied_consent="transactional")
+
+
+def test_the_policy_of_settings_without_consent_choices_has_the_schemas_defaults():
+    """Settings saved before the consent settings existed plan as before: subscribe, and never add a refusal."""
+    assert Policy.from_settings({**SETTINGS, "unknown_consent": "pending"}, frozenset({"FNAME"})) == Policy(
+        frozenset({"opus1", "families"}), True, "tag", "gone", frozenset({"FNAME"}), initial_status="subscribed",
+        unknown_consent="pending", denied_consent="skip")
 
 
 def test_desired_fields_are_the_contacts_own():
@@ -348,8 +364,12 @@ def test_a_plan_file_row_holds_the_action_its_fields_tags_and_old_address():
     a = act(NEW, EMAIL_CHANGED, "email changed", old_key="old@gmail.com", merge_fields={"FNAME": "Maria"},
             tags_add=frozenset({"b", "a"}), tags_remove=frozenset({"x"}))
     assert a.as_row() == {"email": "New.Address@gmail.com", "action": "email_changed", "reason": "email changed",
-                          "merge_fields": {"FNAME": "Maria"}, "tags_add": ["a", "b"], "tags_remove": ["x"],
-                          "old_email": "old@gmail.com"}
+                          "status": None, "merge_fields": {"FNAME": "Maria"}, "tags_add": ["a", "b"],
+                          "tags_remove": ["x"], "old_email": "old@gmail.com", "person_ids": ["per_1", "per_2"]}
+
+
+def test_a_plan_file_row_holds_a_new_members_status():
+    assert create(MARIA, status="pending").as_row()["status"] == "pending"
 
 
 # -- every documented decision has a case ---------------------------------------------------------------------------
