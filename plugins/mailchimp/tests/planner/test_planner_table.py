@@ -82,6 +82,14 @@ TRANSACTIONAL_WHY = ("not in the audience yet; refused email news in opus1: adde
 UNSUBSCRIBED_WHY = "refused email news in opus1 after being synced: unsubscribed in Mailchimp"
 NOT_OURS_WHY = "refused email news in opus1; subscribed in Mailchimp, but not by opus1: left as it is"
 
+#: Mailchimp's size limits (docs/mailchimp.md, "Size limits"): a name of 400 bytes, as Mailchimp clips it (127
+#: two-byte characters), and a tag of 101 characters.
+LONG_NAME = contact(MARIA.email, "Ö" * 200, "Lopez")
+CLIPPED = "Ö" * 127
+CUT = "FNAME cut to 254 bytes (it had 200 characters; Mailchimp keeps at most 255 bytes)"
+LONG_TAG = replace(POLICY, merge_tags=frozenset({"FNAME", "LNAME"}), tags=frozenset({"opus1", "x" * 101}))
+LEFT_OUT = f"tag {'x' * 40!r}… left out: 101 characters, at most 100 are sent"
+
 CONSENT_CASES = [
     Case("create: a client who agreed is added with the initial status, subscribed by default",
          AGREED, None, None, create(MARIA, merge_fields=ALL_FIELDS, tags_add=OPUS1)),
@@ -275,6 +283,16 @@ CONTACT_CASES = [
     Case("left alone: an unsubscribed member's own reason is told",
          MARIA, member(MARIA.email, "unsubscribed")._replace(unsubscribe_reason="Too many emails"), synced(MARIA.email),
          act(MARIA, LEFT_ALONE, "unsubscribed in Mailchimp: never changed by opus1; their reason: Too many emails")),
+    Case("unchanged: a name Mailchimp clipped to 255 bytes compares equal, and the cut is told",
+         LONG_NAME, member(MARIA.email, FNAME=CLIPPED, LNAME="Lopez"), synced(MARIA.email),
+         act(MARIA, UNCHANGED, f"already up to date; {CUT}")),
+    Case("create: a name over 255 bytes is cut as Mailchimp clips it, a tag over 100 characters left out; both told",
+         LONG_NAME, None, None,
+         create(MARIA, f"not in the audience yet; {CUT}; {LEFT_OUT}", merge_fields={"FNAME": CLIPPED, "LNAME": "Lopez"},
+                tags_add=OPUS1), policy=LONG_TAG),
+    Case("skipped: a client who refused is told what would have been cut",
+         replace(LONG_NAME, email_consent="denied"), None, None,
+         act(MARIA, SKIPPED, f"{NOT_ADDED}; {CUT}; {LEFT_OUT}", code="no_consent"), policy=LONG_TAG),
     *CONSENT_CASES,
 ]
 
