@@ -20,8 +20,9 @@ import sqlite_utils
 from opus1_integrations.api import Contact
 from opus1_mailchimp.ledger import Ledger, Synced, encode, migrations
 from opus1_mailchimp.members import ALL, Member, member_row
+from opus1_mailchimp.consent import NEW_STATUSES
 from opus1_mailchimp.planner import (ARCHIVED, CREATED, EMAIL_CHANGED, LEAVER_GONE, LEAVER_KEPT, LEAVER_TAGGED,
-                                     UNCHANGED, UPDATED, Action, Policy, plan)
+                                     UNCHANGED, UNSUBSCRIBED, UPDATED, Action, Policy, plan)
 from opus1_mailchimp.scratch import Scratch
 
 POLICY = Policy(tags=frozenset({"opus1"}), program_tags=False, leaver_policy="keep", leaver_tag="opus1-left",
@@ -31,7 +32,8 @@ POLICY = Policy(tags=frozenset({"opus1"}), program_tags=False, leaver_policy="ke
 def contact(email: str, first: str = "Maria", last: str = "Lopez", *, phone: str | None = None,
             people: tuple[str, ...] = ("per_1",), programs: tuple[str, ...] = (), teachers: tuple[str, ...] = (),
             **more) -> Contact:
-    """A contact as the host's rules give it (its key is the trimmed, lower-cased address)."""
+    """A contact as the host's rules give it (its key is the trimmed, lower-cased address), on account ``acc_1``;
+    ``more`` takes ``email_consent`` (``unknown`` unless given) and ``consent_at``."""
     return Contact(email.strip().lower(), email, first, last, phone, ("acc_1",), people, "active", programs, teachers,
                    **more)
 
@@ -42,9 +44,9 @@ def member(email: str, status: str = "subscribed", tags: Iterable[str] = ("opus1
 
 
 def synced(email: str, people: tuple[str, ...] = ("per_1",), tags: Iterable[str] = ("opus1",),
-           left: bool = False) -> Synced:
-    """A ledger row: a member this integration synced earlier."""
-    return Synced(email.strip().lower(), email, people, frozenset(tags), left)
+           left: bool = False, accounts: tuple[str, ...] = ("acc_1",), status: str | None = "subscribed") -> Synced:
+    """A ledger row: a member this integration synced earlier (its status as the sync last saw or set it)."""
+    return Synced(email.strip().lower(), email, people, frozenset(tags), left, accounts, status)
 
 
 @lru_cache(maxsize=1)
@@ -68,8 +70,9 @@ def known(members: Iterable[Member], ledger: Iterable[Synced]) -> Iterator[Scrat
             db.conn.execute("PRAGMA synchronous=OFF")  # a test's ledger need not survive a power cut
             rows = list(ledger)
             store = Ledger(db, "studio", "audience")
-            store.remember((s.key, s.email, *encode(s.person_ids, s.managed_tags)) for s in rows)
-            store.mark_left((s.key, None) for s in rows if s.left)
+            store.remember((s.key, s.email, *encode(s.person_ids, s.managed_tags, s.account_ids), s.status)
+                           for s in rows)
+            store.mark_left((s.key, None, None) for s in rows if s.left)
             writer = scratch.member_writer()
             writer.add([member_row({"email_address": m.email, "status": m.status, "merge_fields": m.merge_fields,
                                     "tags": [{"id": n, "name": t} for n, t in enumerate(sorted(m.tags))]}, ALL)
@@ -99,16 +102,20 @@ class World:
         with known(self.members.values(), self.ledger.values()) as scratch:
             return list(plan(sorted(contacts, key=lambda c: c.key), scratch, policy))
 
-    def apply(self, planned: list[tuple[Action, Synced | None]], initial_status: str = "subscribed") -> None:
-        """Send the plan and record it as a sync does (docs/mailchimp.md): new members first, then address changes,
-        then every other change in the order planned; the ledger remembers each member in line, marks leavers
-        handled (with the leaver tag, once added, among its tags) and forgets members gone or moved. A change to a
-        member that is not there fails, as Mailchimp answers 404, and is not recorded."""
+    def apply(self, planned: list[tuple[Action, Synced | None]]) -> None:
+        """Send the plan and record it as a sync does (docs/mailchimp.md): new members first (each with the status
+        its action names), then address changes, then every other change in the order planned; the ledger
+        remembers each member in line (a new one with its status, one updated, unchanged or moved as subscribed),
+        notes unsubscribes, marks leavers handled (with the leaver tag, once added, among its tags; an archived one
+        as archived) and forgets members gone or moved. A change to a member that is not there fails, as Mailchimp
+        answers 404, and is not recorded. Skipped and left-alone contacts change nothing."""
         for a, _ in planned:
             if a.action == CREATED:
                 assert a.key not in self.members, f"{a.email} created over an existing member"
-                self.members[a.key] = Member(a.key, a.email, initial_status, dict(a.merge_fields), a.tags_add)
-                self.ledger[a.key] = Synced(a.key, a.email, a.person_ids, a.managed_tags, False)
+                assert a.status in NEW_STATUSES, f"{a.email} created without a status"
+                self.members[a.key] = Member(a.key, a.email, a.status, dict(a.merge_fields), a.tags_add)
+                self.ledger[a.key] = Synced(a.key, a.email, a.person_ids, a.managed_tags, False, a.account_ids,
+                                            a.status)
         for a, _ in planned:
             if a.action == EMAIL_CHANGED:
                 old = self.members.pop(a.old_key)
@@ -117,15 +124,21 @@ class World:
                 self.ledger.pop(a.old_key, None)
         for a, before in planned:
             now = self.members.get(a.key)
-            if a.action in (UPDATED, LEAVER_TAGGED, ARCHIVED) and now is None:
+            if a.action in (UPDATED, LEAVER_TAGGED, ARCHIVED, UNSUBSCRIBED) and now is None:
                 continue
             if a.action == UPDATED:
                 self.members[a.key] = now._replace(merge_fields={**now.merge_fields, **a.merge_fields},
                                                    tags=(now.tags | a.tags_add) - a.tags_remove)
             if a.action in (UPDATED, UNCHANGED, EMAIL_CHANGED):
-                self.ledger[a.key] = Synced(a.key, a.email, a.person_ids, a.managed_tags, False)
+                self.ledger[a.key] = Synced(a.key, a.email, a.person_ids, a.managed_tags, False, a.account_ids,
+                                            "subscribed")
+            elif a.action == UNSUBSCRIBED:
+                self.members[a.key] = now._replace(status="unsubscribed")
+                if a.key in self.ledger:
+                    self.ledger[a.key] = self.ledger[a.key]._replace(status="unsubscribed")
             elif a.action in (LEAVER_KEPT, LEAVER_TAGGED, ARCHIVED):
-                self.ledger[a.key] = before._replace(managed_tags=before.managed_tags | a.tags_add, left=True)
+                self.ledger[a.key] = before._replace(managed_tags=before.managed_tags | a.tags_add, left=True,
+                                                     status="archived" if a.action == ARCHIVED else before.status)
                 if a.action == LEAVER_TAGGED:
                     self.members[a.key] = now._replace(tags=now.tags | a.tags_add)
                 if a.action == ARCHIVED:

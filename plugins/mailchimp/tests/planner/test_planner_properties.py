@@ -1,8 +1,9 @@
 """Invariants of the planner on generated contacts, audiences and ledgers (Hypothesis): they hold for every input.
 
-The inputs are drawn from small pools of addresses, people, names, tags and statuses, so that shared people, old
-addresses, members in every status, tags of ours and of others, leavers handled or not, and names differing only
-in case are common. Each example plans with ``planner.plan`` over the sync's own scratch database
+The inputs are drawn from small pools of addresses, people, names, tags, statuses, consents and consent settings,
+so that shared people, old addresses, members in every status, tags of ours and of others, leavers handled or not,
+names differing only in case, and clients who refused email news (at their address or under an old one) are
+common. Each example plans with ``planner.plan`` over the sync's own scratch database
 (``simulated.known``); ``World.apply`` then sends and records the plan as a sync does, so it can be planned again.
 """
 
@@ -15,11 +16,12 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, given, settings, strategies as st
 from simulated import World, contact, member, synced
 
-from opus1_mailchimp.planner import (ARCHIVED, EMAIL_CHANGED, LEAVER_GONE, LEAVER_KEPT, LEAVER_TAGGED, LEFT_ALONE,
-                                     WRITES, Policy, desired_fields)
+from opus1_mailchimp.planner import (ARCHIVED, CREATED, EMAIL_CHANGED, LEAVER_GONE, LEAVER_KEPT, LEAVER_TAGGED,
+                                     LEFT_ALONE, SKIPPED, UNCHANGED, UNSUBSCRIBED, UPDATED, WRITES, Policy,
+                                     desired_fields)
 
 # Fast enough for the normal suite (each example plans over a scratch database of its own, some 10 ms: about 10 s
-# for all six tests); no deadline, since a loaded machine is slow. OPUS1_PROPERTY_EXAMPLES=2000 searches harder
+# for all eight tests); no deadline, since a loaded machine is slow. OPUS1_PROPERTY_EXAMPLES=2000 searches harder
 # (docs/testing.md).
 PROPERTY = settings(max_examples=int(os.environ.get("OPUS1_PROPERTY_EXAMPLES", "50")), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -35,6 +37,7 @@ PHONES = [None, "+1 206 555 0100", "+1 206 555 0101"]
 TAGS = ["opus1", "families", "vip", "opus1-left", "Program: Piano", "Teacher: Ms. Kim", "Program: Tap", CHILD_NAME]
 STATUSES = ["subscribed", "subscribed", "subscribed", "unsubscribed", "cleaned", "pending", "archived",
             "transactional"]
+CONSENTS = ["granted", "unknown", "denied"]
 
 
 @dataclass
@@ -42,7 +45,6 @@ class Example:
     contacts: list
     world: World
     policy: Policy
-    initial_status: str
 
     def sent(self):
         """The plan of this example as a list of (action, ledger row)."""
@@ -68,7 +70,9 @@ def contacts(draw) -> list:
         found.append(contact(draw(spelled(address)), draw(st.sampled_from(NAMES)), draw(st.sampled_from(NAMES)),
                              phone=draw(st.sampled_from(PHONES)), people=mine,
                              programs=tuple(draw(st.lists(st.sampled_from(["Piano", "Tap"]), unique=True))),
-                             teachers=tuple(draw(st.lists(st.sampled_from(["Ms. Kim"]), unique=True)))))
+                             teachers=tuple(draw(st.lists(st.sampled_from(["Ms. Kim"]), unique=True))),
+                             email_consent=draw(st.sampled_from(CONSENTS)),
+                             consent_at=draw(st.sampled_from([None, "2026-10-01T09:00:00Z"]))))
     return found
 
 
@@ -114,16 +118,19 @@ def examples(draw) -> Example:
                     program_tags=draw(st.booleans()), leaver_policy=draw(st.sampled_from(["keep", "tag", "archive"])),
                     leaver_tag=draw(st.sampled_from(["opus1-left", "Former client"])),
                     merge_tags=draw(st.sampled_from([frozenset({"FNAME", "LNAME"}),
-                                                     frozenset({"FNAME", "LNAME", "PHONE"})])))
+                                                     frozenset({"FNAME", "LNAME", "PHONE"})])),
+                    initial_status=draw(st.sampled_from(["subscribed", "pending"])),
+                    unknown_consent=draw(st.sampled_from(["subscribe", "pending", "skip"])),
+                    denied_consent=draw(st.sampled_from(["skip", "transactional"])))
     found = draw(contacts())
     ledger = draw(ledgers(found))
-    return Example(found, World.of(draw(members()), ledger), policy, draw(st.sampled_from(["subscribed", "pending"])))
+    return Example(found, World.of(draw(members()), ledger), policy)
 
 
 def applied(example: Example, planned) -> World:
     """The world once the plan was sent and recorded."""
     after = example.world.copy()
-    after.apply(planned, example.initial_status)
+    after.apply(planned)
     return after
 
 
@@ -148,28 +155,48 @@ def test_everything_sent_is_the_contacts_own_or_the_settings(example: Example):
         assert CHILD_NAME not in wire and CHILD_ADDRESS not in wire.lower() and STRANGER not in wire.lower()
 
 
+def withdrawals(example: Example, planned) -> dict[str, str]:
+    """The unsubscribes of members under an earlier address (``plan_withdrawal``: an unsubscribe of an address no
+    contact has), each with the key of the action right after it."""
+    contact_keys = {c.key for c in example.contacts}
+    return {a.key: (planned[n + 1][0].key if n + 1 < len(planned) else None) for n, (a, _) in enumerate(planned)
+            if a.action == UNSUBSCRIBED and a.key not in contact_keys}
+
+
 @PROPERTY
 @given(examples())
 def test_exactly_one_action_per_contact_then_one_per_leaver(example: Example):
+    """Each contact's action in key order, the unsubscribe of its member under an earlier address (if any) just
+    before it; then the leavers: the ledger's other rows, but those an email change or an unsubscribe took."""
     planned = example.sent()
-    keys = [a.key for a, _ in planned]
+    withdrawn = withdrawals(example, planned)
+    keys = [a.key for a, _ in planned if a.key not in withdrawn]
     contact_keys = [c.key for c in sorted(example.contacts, key=lambda c: c.key)]
     moved = {a.old_key for a, _ in planned if a.action == EMAIL_CHANGED}
     assert keys[:len(contact_keys)] == contact_keys
-    assert keys[len(contact_keys):] == sorted(set(example.world.ledger) - set(contact_keys) - moved)
+    assert keys[len(contact_keys):] == sorted(set(example.world.ledger) - set(contact_keys) - moved - set(withdrawn))
+    assert len(planned) == len(keys) + len(withdrawn)
+    assert set(withdrawn.values()) <= set(contact_keys)
 
 
 @PROPERTY
 @given(examples())
-def test_no_members_status_is_changed_and_no_member_removed_but_a_leaver_archived(example: Example):
+def test_no_members_status_is_changed_and_no_member_removed_but_a_leaver_archived_or_a_refusal_unsubscribed(
+        example: Example):
+    """Whatever the plan, applied: every member is still there (under its new address, if it moved), in the status
+    it had, but a leaver archived under the archive policy and a subscribed member this integration synced whose
+    client refused, unsubscribed."""
     planned = example.sent()
     after = applied(example, planned)
     archived = {a.key for a, _ in planned if a.action == ARCHIVED}
+    unsubscribed = {a.key for a, _ in planned if a.action == UNSUBSCRIBED}
     moves = {a.old_key: a.key for a, _ in planned if a.action == EMAIL_CHANGED}
     for key, was in example.world.members.items():
         now = after.members[moves.get(key, key)]
         if key in archived:
             assert (was.status, now.status, example.policy.leaver_policy) == ("subscribed", "archived", "archive")
+        elif key in unsubscribed:
+            assert (was.status, now.status, key in example.world.ledger) == ("subscribed", "unsubscribed", True)
         else:
             assert now.status == was.status
 
@@ -224,4 +251,52 @@ def test_a_plan_applied_is_a_no_op_the_second_time(example: Example):
     after = applied(example, example.sent())
     again = after.plan(example.contacts, example.policy)
     assert [(a.email, a.action.value, a.reason) for a, _ in again if a.action in WRITES] == []
-    assert applied(Example(example.contacts, after, example.policy, example.initial_status), again) == after
+    assert applied(Example(example.contacts, after, example.policy), again) == after
+
+
+@PROPERTY
+@given(examples())
+def test_a_client_who_refused_is_never_subscribed_pending_updated_or_moved(example: Example):
+    """A contact whose client refused email news gets no action with the status subscribed or pending, no update,
+    no email change and nothing ``unchanged`` (which would keep its member in line); only ``skipped``,
+    ``unsubscribed``, ``left_alone`` or, under ``denied_consent`` ``transactional``, a transactional create. Once
+    the plan is applied, its address holds a subscribed or pending member only if one was there before, untouched."""
+    planned = example.sent()
+    after = applied(example, planned)
+    for a, _ in planned:
+        c = next((c for c in example.contacts if c.key == a.key), None)
+        if c is None or c.email_consent != "denied":
+            continue
+        assert a.status not in ("subscribed", "pending")
+        assert a.action not in (UPDATED, EMAIL_CHANGED, UNCHANGED)
+        assert a.action in (SKIPPED, UNSUBSCRIBED, LEFT_ALONE, CREATED)
+        if a.action == CREATED:
+            assert (a.status, example.policy.denied_consent) == ("transactional", "transactional")
+        else:
+            assert a.merge_fields == {} and not a.tags_add and not a.tags_remove
+        now, was = after.members.get(a.key), example.world.members.get(a.key)
+        if now is not None and now.status in ("subscribed", "pending"):
+            assert now == was
+
+
+@PROPERTY
+@given(examples())
+def test_only_subscribed_members_this_integration_synced_are_unsubscribed_and_only_for_a_refusal(example: Example):
+    """An unsubscribe targets a member in the ledger (synced by this integration) that is subscribed, for a client
+    who refused: at the contact's own address, or under an earlier address of one of its people (just before the
+    contact's action, which then adds nothing); it carries nothing but its status change."""
+    ledger, audience = example.world.ledger, example.world.members
+    by_key = {c.key: c for c in example.contacts}
+    planned = example.sent()
+    withdrawn = withdrawals(example, planned)
+    actions = {a.key: a for a, _ in planned}
+    for a, before in planned:
+        if a.action != UNSUBSCRIBED:
+            continue
+        assert a.key in ledger and before == ledger[a.key] and audience[a.key].status == "subscribed"
+        assert (a.code, a.merge_fields, a.tags_add, a.tags_remove, a.status) == ("no_consent", {}, set(), set(), None)
+        c = by_key.get(a.key) or by_key[withdrawn[a.key]]
+        assert c.email_consent == "denied"
+        if a.key not in by_key:
+            assert set(ledger[a.key].person_ids) & set(c.person_ids) and c.key not in audience
+            assert (actions[c.key].action, actions[c.key].code) == (SKIPPED, "no_consent")
