@@ -238,15 +238,19 @@ def plan_withdrawal(contact, earlier: Earlier | None) -> Action | None:
 def plan_leaver(before: Synced, member: Member | None, policy: Policy) -> Action:
     """The action for a member synced before whose address no contact has now (and no email change took).
 
-    Gone from the audience: ``leaver_gone``; left opus1 at an earlier run, or not subscribed: ``left_alone``;
+    Gone from the audience: ``leaver_gone``; handled as a leaver by an earlier run, or not subscribed (it left in
+    Mailchimp, or its client refused email news and was unsubscribed under it): ``left_alone``;
     else by the leaver policy: ``archived``, ``leaver_tagged`` (the leaver tag added) or ``leaver_kept``.
     """
     base = dict(key=before.key, email=before.email, person_ids=before.person_ids, managed_tags=before.managed_tags,
                 account_ids=before.account_ids)
     if member is None:
         return Action(**base, action=LEAVER_GONE, reason="no longer in opus1 or Mailchimp")
-    if before.left or member.status != "subscribed":
+    if before.left:
         return Action(**base, action=LEFT_ALONE, reason=f"left opus1 earlier; {member.status} in Mailchimp")
+    if member.status != "subscribed":
+        return Action(**base, action=LEFT_ALONE,
+                      reason=f"no contact has this address now; {member.status} in Mailchimp: never changed by opus1")
     if policy.leaver_policy == "archive":
         return Action(**base, action=ARCHIVED, reason="no longer a client in opus1: archived (leaver policy)")
     if policy.leaver_policy == "tag":

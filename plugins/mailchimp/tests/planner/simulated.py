@@ -16,14 +16,26 @@ from functools import lru_cache
 from pathlib import Path
 
 import sqlite_utils
-
-from opus1_integrations.api import Contact
+from opus1_mailchimp.consent import NEW_STATUSES
 from opus1_mailchimp.ledger import Ledger, Synced, encode, migrations
 from opus1_mailchimp.members import ALL, Member, member_row
-from opus1_mailchimp.consent import NEW_STATUSES
-from opus1_mailchimp.planner import (ARCHIVED, CREATED, EMAIL_CHANGED, LEAVER_GONE, LEAVER_KEPT, LEAVER_TAGGED,
-                                     UNCHANGED, UNSUBSCRIBED, UPDATED, Action, Policy, plan)
+from opus1_mailchimp.planner import (
+    ARCHIVED,
+    CREATED,
+    EMAIL_CHANGED,
+    LEAVER_GONE,
+    LEAVER_KEPT,
+    LEAVER_TAGGED,
+    UNCHANGED,
+    UNSUBSCRIBED,
+    UPDATED,
+    Action,
+    Policy,
+    plan,
+)
 from opus1_mailchimp.scratch import Scratch
+
+from opus1_integrations.api import Contact
 
 POLICY = Policy(tags=frozenset({"opus1"}), program_tags=False, leaver_policy="keep", leaver_tag="opus1-left",
                 merge_tags=frozenset({"FNAME", "LNAME", "PHONE"}))
@@ -93,14 +105,16 @@ class World:
     ledger: dict[str, Synced] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, members: Iterable[Member] = (), ledger: Iterable[Synced] = ()) -> "World":
+    def of(cls, members: Iterable[Member] = (), ledger: Iterable[Synced] = ()) -> World:
         """A world holding these members and ledger rows."""
         return cls({m.key: m for m in members}, {s.key: s for s in ledger})
 
     def plan(self, contacts: Iterable[Contact], policy: Policy = POLICY) -> list[tuple[Action, Synced | None]]:
         """``planner.plan`` over the contacts (in key order, as the host gives them) and this world."""
         with known(self.members.values(), self.ledger.values()) as scratch:
-            return list(plan(sorted(contacts, key=lambda c: c.key), scratch, policy))
+            contacts = sorted(contacts, key=lambda c: c.key)
+            addresses = {c.key for c in contacts}
+            return list(plan(contacts, scratch, policy, addresses.__contains__))
 
     def apply(self, planned: list[tuple[Action, Synced | None]]) -> None:
         """Send the plan and record it as a sync does (docs/mailchimp.md): new members first (each with the status
@@ -146,7 +160,7 @@ class World:
             elif a.action == LEAVER_GONE:
                 self.ledger.pop(a.key, None)
 
-    def copy(self) -> "World":
+    def copy(self) -> World:
         """A copy to apply a plan to, leaving this one as it was."""
         return replace(self, members=dict(self.members), ledger=dict(self.ledger))
 
