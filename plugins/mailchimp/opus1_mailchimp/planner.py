@@ -136,10 +136,10 @@ def plan_contact(contact, member: Member | None, before: Synced | None, earlier:
     """The action for one contact.
 
     ``member`` is the audience's member of the contact's address (``None``: not in the audience), ``before`` the
-    ledger's row of that address (``None``: never synced), ``earlier`` what ``earlier_member`` found for a contact
-    whose address is not in the audience (else ``None``). The contact's names and tags are first bounded by
-    Mailchimp's limits (``limits.bound_member``), so a value Mailchimp clipped compares equal; what was cut is told
-    in the reason. Decides, in this order:
+    ledger's row of that address (``None``: never synced), ``earlier`` what ``earlier_member`` found (read only
+    for a contact whose address is not in the audience: only such a contact can take an earlier member). The
+    contact's names and tags are first bounded by Mailchimp's limits (``limits.bound_member``), so a value Mailchimp
+    clipped compares equal; what was cut is told in the reason. Decides, in this order:
 
     - an address too long to send: ``skipped`` (``address_too_long``);
     - not in the audience, and the person unsubscribed under an earlier address: ``left_alone``;
@@ -300,8 +300,6 @@ def plan(contacts: Iterable, known: Known, policy: Policy, claimed: Callable[[st
             if withdrawal is not None:
                 known.move(withdrawal.key)
                 yield withdrawal, earlier.synced
-            if member is not None:
-                earlier = None  # only a contact whose address is not in the audience can take an earlier member
         action = plan_contact(contact, member, before, earlier, policy)
         if action.action == EMAIL_CHANGED:
             known.move(action.old_key)
