@@ -46,6 +46,8 @@ def bound_member(email: str, merge_fields: dict, tags: frozenset[str] | set[str]
             value = cut
         fields[tag] = value
     kept = frozenset(t for t in tags if len(t) <= TAG_MAX_CHARS)
+    if len(kept) == len(tags):
+        return Bounded(fields, kept, tuple(notes))
     for tag in sorted(set(tags) - kept):
         notes.append(f"tag {tag[:40]!r}… left out: {len(tag)} characters, at most {TAG_MAX_CHARS} are sent")
     return Bounded(fields, kept, tuple(notes))
@@ -53,6 +55,8 @@ def bound_member(email: str, merge_fields: dict, tags: frozenset[str] | set[str]
 
 def cut_text(value: str, max_bytes: int) -> str:
     """``value`` itself when its UTF-8 form fits in ``max_bytes``, else its longest prefix that does."""
+    if len(value) * 4 <= max_bytes:  # a character is at most four bytes: it fits
+        return value
     head = value[:max_bytes]  # a character is at least one byte: never more than this is needed
     encoded = head.encode("utf-8", "surrogatepass")
     if len(encoded) <= max_bytes and len(head) == len(value):

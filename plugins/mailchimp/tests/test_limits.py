@@ -25,6 +25,12 @@ def test_a_multibyte_name_is_cut_at_a_character_boundary():
     assert cut_text("é" * 200, MERGE_FIELD_MAX_BYTES) == "é" * 127  # 254 bytes; a 128th would need 256
 
 
+def test_four_byte_characters_fit_up_to_the_byte_limit_and_no_further():
+    assert cut_text("😀" * 63, MERGE_FIELD_MAX_BYTES) == "😀" * 63  # 252 bytes
+    assert cut_text("😀" * 64, MERGE_FIELD_MAX_BYTES) == "😀" * 63  # 256 bytes: the last one does not fit
+    assert cut_text("a" * 255, MERGE_FIELD_MAX_BYTES) == "a" * 255 and cut_text("a" * 256, 255) == "a" * 255
+
+
 def test_a_tag_over_100_characters_is_left_out_not_cut_and_reported():
     long = "Program: " + "P" * 200
     bounded = bound_member("ana@posteo.de", {}, frozenset({"opus1", long}))
