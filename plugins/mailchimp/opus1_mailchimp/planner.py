@@ -2,7 +2,8 @@
 
 Each decision is a pure function of its inputs (``plan_contact``, ``earlier_member``, ``plan_withdrawal``,
 ``plan_leaver``; what consent allows is in ``consent``), so it can be tested case by case; ``plan`` walks them over
-the contacts and what is ``Known`` of the audience and ledger.
+the contacts and what is ``Known`` of the audience and ledger. A little over 300 lines: the decisions of one plan
+read best side by side, each in the order docs/mailchimp.md's plan table gives it.
 """
 
 from __future__ import annotations
