@@ -46,7 +46,7 @@ def decision(row: tuple) -> Decision:
     if is_child and key is None:
         notes.append("not_reached")
     if reason == "eligible":
-        detail = f"{name} is eligible, reached at {key}."
+        detail = f"{name} is reached at {key}."
         if CONSENT_RANKS[consent] == "denied":
             when = f" on {consent_at[:10]}" if consent_at else ""
             detail += f" They refused email news{when}: an integration does not subscribe them."
