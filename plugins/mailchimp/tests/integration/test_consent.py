@@ -142,6 +142,26 @@ def test_a_refusal_with_a_new_address_unsubscribes_the_old_member_and_adds_nobod
     assert cli("sync", "mailchimp", "--json").json()["counts"]["writes"] == 0
 
 
+def test_a_refusal_with_a_new_address_already_in_the_audience_unsubscribes_the_old_member_and_leaves_the_new(
+        cli, connect, export, mailchimp_sandbox):
+    accounts = [account(1, email="old.address@gmail.com", consent="granted")]
+    accounts += [account(n, consent="granted") for n in range(2, 21)]
+    connect(export(accounts))
+    assert cli("sync", "mailchimp").code == 0
+    mailchimp_sandbox.seed_member("new.address@gmail.com", tags=("newsletter",))  # signed up there themselves
+    accounts[0]["account_manager"].update(email="new.address@gmail.com", email_consent="denied")
+    export(accounts)
+    result = cli("sync", "mailchimp", "--json")
+    assert result.code == 0, result.err
+    counts = result.json()["counts"]
+    assert (counts["unsubscribed"], counts["skipped"], counts["email_changed"]) == (1, 1, 0)
+    assert mailchimp_sandbox.member("old.address@gmail.com")["status"] == "unsubscribed"
+    assert mailchimp_sandbox.member("new.address@gmail.com")["status"] == "subscribed"  # not opus1's to change
+    assert statuses_sent(mailchimp_sandbox, "new.address@gmail.com") == []
+    assert mailchimp_sandbox.member("parent2@gmail.com")["status"] == "subscribed"
+    assert cli("sync", "mailchimp", "--json").json()["counts"]["writes"] == 0
+
+
 def test_the_dry_run_the_plan_and_check_explain_each_consent_decision(cli, connect, export, mailchimp_sandbox,
                                                                       tmp_path):
     accounts = [account(1, consent="granted"), account(2, consent="granted"), account(3, consent="unknown")]
