@@ -7,11 +7,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..clock import utcnow
+from ..clock import to_the_second, utcnow
 from ..output import emit_json, results, safe
 from ..services.runs import list_runs, prune, retention_setting, run_detail
 from .options import Json
-from .render import WORDS, aligned, compact, duration, plural, short_time, without_uniform
+from .render import WORDS, aligned, compact, duration, outcomes_in_words, plural, short_time, without_uniform
 
 runs_app = typer.Typer(name="runs", help="The run log: what each sync did, kept 30 days in detail and 400 in short.")
 
@@ -72,11 +72,15 @@ def show_command(
     r, out = detail.run, results()
     out.print(f"run {r['id']}: {r['integration']} for {safe(r['business'])}" + (" (dry run)" if r["dry_run"] else ""))
     out.print(f"  status:   {r['status']}" + (f": {safe(r['error'])}" if r["error"] else ""))
-    out.print(f"  started:  {r['started_at']}")
-    out.print(f"  finished: {r['finished_at'] or '-'} ({duration(r['started_at'], r['finished_at']) or 'running'})")
+    out.print(f"  started:  {to_the_second(r['started_at'])}")
+    out.print(f"  finished: {to_the_second(r['finished_at']) or '-'}"
+              f" ({duration(r['started_at'], r['finished_at']) or 'running'})")
     numbers = {k: v for k, v in r["counts"].items() if isinstance(v, int) and not isinstance(v, bool)}
     if numbers:
-        out.print("  counts:   " + ", ".join(f"{k} {v}" for k, v in numbers.items()))
+        others = [f"{v} {k.replace('_', ' ').removesuffix('s') if v == 1 else k.replace('_', ' ')}"
+                  for k, v in numbers.items() if k not in WORDS]  # a plugin's own counts: requests, writes
+        out.print("  counts:   " + "; ".join(filter(None, [outcomes_in_words(numbers, dry_run=bool(r["dry_run"])),
+                                                        ", ".join(others)])))
     for outcome, count in detail.outcomes.items():
         words = WORDS.get(outcome, (outcome, outcome))[bool(r["dry_run"])]
         out.print(f"\n{count} {safe(words)}:")

@@ -4,6 +4,7 @@ results on stdout, summaries in words, hints that work when pasted, help that re
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -145,3 +146,13 @@ def test_a_closed_pipe_is_not_an_error():
     status = subprocess.run(f"set -o pipefail; {OPUS1_INT} contacts check {STUDIO_EXPORT} | head -1 > /dev/null",
                             shell=True, env=process_env(), timeout=60, executable="/bin/bash")
     assert status.returncode == 0
+
+
+def test_runs_show_gives_times_to_the_second_and_counts_in_words(thing, cli, accounts):
+    cli("configure", "thing", "--contacts", accounts)
+    cli("sync", "thing")
+    shown = cli("runs", "show", "1").out.splitlines()
+    assert re.fullmatch(r"  started:  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", shown[2]), shown[2]
+    assert re.fullmatch(r"  finished: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(\d+\.\ds\)", shown[3]), shown[3]
+    assert shown[4] == "  counts:   2 added"
+    assert all(len(line) <= 80 for line in shown)
