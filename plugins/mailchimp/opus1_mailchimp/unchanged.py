@@ -45,12 +45,11 @@ def nothing_changed(mc: Mailchimp, ledger: Ledger, fingerprint: str, settings: d
             or last.settings != settings_digest(settings)):
         return None
     audience_id = settings["audience_id"]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        changed = pool.submit(mc.call, mc.lists.get_list_members_info, audience_id,
-                              since_last_changed=last.ended_at, count=1, fields=["total_items"],
-                              shape={"total_items": int})
+    with ThreadPoolExecutor(max_workers=1) as pool:  # one question on a thread, the other on this one
         counts = pool.submit(audience_counts, mc, audience_id)
-        if changed.result()["total_items"] or counts.result() != last.audience_counts:
+        changed = mc.call(mc.lists.get_list_members_info, audience_id, since_last_changed=last.ended_at, count=1,
+                          fields=["total_items"], shape={"total_items": int})
+        if changed["total_items"] or counts.result() != last.audience_counts:
             return None
     before = last.counts
     tally = Counter({ItemOutcome.UNCHANGED: sum(before.get(k, 0) for k in IN_LINE),
