@@ -9,6 +9,7 @@ import time
 
 import pytest
 import sqlite_utils
+
 from conftest import account, child, sync_planned, writes
 from opus1_mailchimp.client import Mailchimp
 from opus1_mailchimp.ledger import Ledger, migrations

@@ -16,26 +16,14 @@ from functools import lru_cache
 from pathlib import Path
 
 import sqlite_utils
-from opus1_mailchimp.consent import NEW_STATUSES
-from opus1_mailchimp.ledger import Ledger, Synced, encode, migrations
-from opus1_mailchimp.members import ALL, Member, member_row
-from opus1_mailchimp.planner import (
-    ARCHIVED,
-    CREATED,
-    EMAIL_CHANGED,
-    LEAVER_GONE,
-    LEAVER_KEPT,
-    LEAVER_TAGGED,
-    UNCHANGED,
-    UNSUBSCRIBED,
-    UPDATED,
-    Action,
-    Policy,
-    plan,
-)
-from opus1_mailchimp.scratch import Scratch
 
 from opus1_integrations.api import Contact
+from opus1_mailchimp.ledger import Ledger, Synced, encode, migrations
+from opus1_mailchimp.members import ALL, Member, member_row
+from opus1_mailchimp.consent import NEW_STATUSES
+from opus1_mailchimp.planner import (ARCHIVED, CREATED, EMAIL_CHANGED, LEAVER_GONE, LEAVER_KEPT, LEAVER_TAGGED,
+                                     UNCHANGED, UNSUBSCRIBED, UPDATED, Action, Policy, plan)
+from opus1_mailchimp.scratch import Scratch
 
 POLICY = Policy(tags=frozenset({"opus1"}), program_tags=False, leaver_policy="keep", leaver_tag="opus1-left",
                 merge_tags=frozenset({"FNAME", "LNAME", "PHONE"}))

@@ -13,25 +13,12 @@ import json
 import os
 from dataclasses import dataclass
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from opus1_mailchimp.planner import (
-    ARCHIVED,
-    CREATED,
-    EMAIL_CHANGED,
-    LEAVER_GONE,
-    LEAVER_KEPT,
-    LEAVER_TAGGED,
-    LEFT_ALONE,
-    SKIPPED,
-    UNCHANGED,
-    UNSUBSCRIBED,
-    UPDATED,
-    WRITES,
-    Policy,
-    desired_fields,
-)
+from hypothesis import HealthCheck, given, settings, strategies as st
 from simulated import World, contact, member, synced
+
+from opus1_mailchimp.planner import (ARCHIVED, CREATED, EMAIL_CHANGED, LEAVER_GONE, LEAVER_KEPT, LEAVER_TAGGED,
+                                     LEFT_ALONE, SKIPPED, UNCHANGED, UNSUBSCRIBED, UPDATED, WRITES, Policy,
+                                     desired_fields)
 
 # Fast enough for the normal suite (each example plans over a scratch database of its own, some 10 ms: about 10 s
 # for all eight tests); no deadline, since a loaded machine is slow. OPUS1_PROPERTY_EXAMPLES=2000 searches harder

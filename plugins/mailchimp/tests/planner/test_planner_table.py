@@ -18,28 +18,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
-from opus1_mailchimp.planner import (
-    ARCHIVED,
-    CREATED,
-    EMAIL_CHANGED,
-    LEAVER_GONE,
-    LEAVER_KEPT,
-    LEAVER_TAGGED,
-    LEFT_ALONE,
-    SKIPPED,
-    UNCHANGED,
-    UNSUBSCRIBED,
-    UPDATED,
-    Action,
-    Earlier,
-    Policy,
-    desired_fields,
-    earlier_member,
-    plan_contact,
-    plan_leaver,
-    plan_withdrawal,
-)
 from simulated import POLICY, World, contact, member, synced
+
+from opus1_mailchimp.planner import (ARCHIVED, CREATED, EMAIL_CHANGED, LEAVER_GONE, LEAVER_KEPT, LEAVER_TAGGED,
+                                     LEFT_ALONE, SKIPPED, UNCHANGED, UNSUBSCRIBED, UPDATED, Action, Earlier, Policy,
+                                     desired_fields, earlier_member, plan_contact, plan_leaver, plan_withdrawal)
 
 #: docs/mailchimp.md, found upwards (``make mutation`` runs these tests from a copy of plugins/mailchimp).
 DOCS = next(folder / "docs" / "mailchimp.md" for folder in Path(__file__).resolve().parents
