@@ -77,8 +77,7 @@ def show_command(
               f" ({duration(r['started_at'], r['finished_at']) or 'running'})")
     numbers = {k: v for k, v in r["counts"].items() if isinstance(v, int) and not isinstance(v, bool)}
     if numbers:
-        others = [f"{v} {k.replace('_', ' ').removesuffix('s') if v == 1 else k.replace('_', ' ')}"
-                  for k, v in numbers.items() if k not in WORDS]  # a plugin's own counts: requests, writes
+        others = [_own_count(name, n) for name, n in numbers.items() if name not in WORDS]
         out.print("  counts:   " + "; ".join(filter(None, [outcomes_in_words(numbers, dry_run=bool(r["dry_run"])),
                                                         ", ".join(others)])))
     for outcome, count in detail.outcomes.items():
@@ -142,3 +141,9 @@ def retention_command(
     results().print(f"contact results are kept {setting['items_days']:g} days, runs {setting['runs_days']:g} days "
                     f"(a refused contact until it syncs, and each business's latest run, longer); last pruned: "
                     f"{setting['pruned_at'] or 'never'}")
+
+
+def _own_count(name: str, n: int) -> str:
+    """A plugin's own count of a run in words: ``4 requests``, ``1 write`` (its names are plural)."""
+    words = name.replace("_", " ")
+    return f"{n} {words.removesuffix('s') if n == 1 else words}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 
 import pytest
@@ -293,3 +294,10 @@ def test_a_sync_whose_last_question_fails_keeps_its_work_and_the_next_run_compar
                                                       "total_contacts": 0}
     finally:
         mc.close()
+
+
+def test_runs_show_gives_the_outcomes_in_words_then_the_plugins_own_counts(cli, connect, export):
+    connect(export([account(1), account(2)]))
+    assert cli("sync", "mailchimp").code == 0
+    counts = [line for line in cli("runs", "show", "1").out.splitlines() if line.startswith("  counts:")]
+    assert len(counts) == 1 and re.fullmatch(r"  counts:   2 added; \d+ requests, 1 write", counts[0]), counts
