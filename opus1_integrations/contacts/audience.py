@@ -69,12 +69,11 @@ class Audience:
         self._store.close()
 
     def _by_address(self) -> sqlite3.Connection:
-        """The database, indexed to find decisions and contacts by address: built on first use, as a sync never
-        needs it."""
+        """The database, indexed to find decisions by address: built on first use, as a sync never needs it (the
+        contacts are indexed by key by the rules)."""
         if not self._lookups:
             self._db.execute("CREATE INDEX IF NOT EXISTS decisions_contact ON decisions (contact_key)")
             self._db.execute("CREATE INDEX IF NOT EXISTS decisions_email ON decisions (email_key)")
-            self._db.execute("CREATE INDEX IF NOT EXISTS contacts_key ON contacts (key)")
             self._lookups = True
         return self._db
 
@@ -85,8 +84,7 @@ class Audience:
 
     def contact(self, key: str) -> Contact | None:
         """The contact of an email address (any case, surrounding spaces ignored), or None."""
-        row = self._by_address().execute(f"SELECT {_CONTACT_COLUMNS} FROM contacts WHERE key = ?",
-                                         (email_key(key),)).fetchone()
+        row = self._db.execute(f"SELECT {_CONTACT_COLUMNS} FROM contacts WHERE key = ?", (email_key(key),)).fetchone()
         return _contact(row) if row else None
 
     def decisions(self) -> Iterator[Decision]:
