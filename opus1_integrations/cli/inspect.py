@@ -13,7 +13,7 @@ from ..services.diagnose import diagnose
 from ..services.plugins import installed
 from ..services.verify import verify
 from .options import Business, Contacts, Integration, Json
-from .render import WORDS, aligned, facts_text, minute, plural
+from .render import aligned, facts_text, minute, outcome_word, plural
 
 SEVERITY_COLOUR = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
 
@@ -89,8 +89,7 @@ def _show_check(answer) -> None:
         out.print(f"\n[bold]{safe(state.key)}[/]")
         last = state.last_run
         if last:
-            words = WORDS[last["outcome"]][0] if last["outcome"] in WORDS else last["outcome"].replace("_", " ")
-            what = words + (f" ({last['message']})" if last["message"] else "")
+            what = outcome_word(last["outcome"]) + (f" ({last['message']})" if last["message"] else "")
             out.print(f"  last sync that touched it: run {last['run_id']} on {minute(last['started_at'])} UTC: "
                       f"{safe(what)}")
         else:

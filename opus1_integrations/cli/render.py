@@ -12,7 +12,7 @@ from ..clock import parse
 from ..output import safe
 from ..runlog import ItemOutcome, RunStatus
 from ..services import words
-from ..services.words import WORDS, not_synced_in_words, outcomes_in_words, plural  # noqa: F401 (spelled there)
+from ..services.words import WORDS, not_synced_in_words, outcome_word, outcomes_in_words, plural  # noqa: F401 (spelled there)
 
 MARK = {RunStatus.OK: "[green]✓[/]", RunStatus.PARTIAL: "[yellow]![/]", RunStatus.FAILED: "[red]✗[/]",
         RunStatus.INTERRUPTED: "[yellow]![/]", RunStatus.RUNNING: "[cyan]…[/]"}

@@ -26,6 +26,11 @@ NOT_SYNCED_WORDS = {"child": ("child", "children"), "account_archived": ("on arc
                     "no_email": ("without an email",) * 2, "invalid_email": ("with an invalid email",) * 2}
 
 
+def outcome_word(outcome: str) -> str:
+    """An outcome of a finished sync in words (one a plugin added of its own: its name, spaced)."""
+    return WORDS[outcome][0] if outcome in WORDS else str(outcome).replace("_", " ")
+
+
 def plural(n: int, word: str) -> str:
     """``1 contact``, ``2 contacts``, ``3 people``."""
     return f"{n} {word if n == 1 else IRREGULAR.get(word, word + 's')}"
