@@ -9,7 +9,6 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from http.cookies import SimpleCookie
 
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
@@ -41,9 +40,7 @@ def csrf_cookie(request: Request) -> str:
 def check_csrf(form, request: Request, key: bytes, principal: Principal | None) -> None:
     """Refuse (403, nothing done) a submitted form whose CSRF token is missing or wrong."""
     given = form.get(CSRF_FIELD) if form is not None else None
-    cookie = request.cookies.get(CSRF_COOKIE)
-    if not isinstance(given, str) or not cookie or not hmac.compare_digest(
-            given, csrf_token(key, cookie, principal)):
+    if not isinstance(given, str) or not hmac.compare_digest(given, csrf_token(key, csrf_cookie(request), principal)):
         raise HTTPException(403, "This form is out of date or did not come from this site (its security token is "
                                  "missing or wrong), so nothing was changed. Reload the page and try again.")
 
@@ -76,16 +73,10 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cookies = SimpleCookie()
-        for name, value in scope.get("headers", []):
-            if name == b"cookie":
-                try:
-                    cookies.load(value.decode("latin-1"))
-                except Exception:  # a malformed cookie header: ignore it
-                    pass
+        given = Request(scope).cookies.get(CSRF_COOKIE, "")  # the parser the pages read cookies with
         new_cookie = None
-        if CSRF_COOKIE in cookies and 20 <= len(cookies[CSRF_COOKIE].value) <= 100:
-            scope["opus1.csrf_cookie"] = cookies[CSRF_COOKIE].value
+        if 20 <= len(given) <= 100:
+            scope["opus1.csrf_cookie"] = given
         else:
             scope["opus1.csrf_cookie"] = new_cookie = secrets.token_urlsafe(32)
         static = _route_path(scope).startswith("/static/")

@@ -150,6 +150,17 @@ def test_a_csrf_token_of_another_browser_is_refused(app, client, sign_in):
     assert client.post("/signout", data={"csrf_token": token}).status_code == 200
 
 
+def test_the_csrf_cookie_is_read_beside_a_platforms_cookie_the_strict_parser_refuses(client, sign_in):
+    sign_in("studio")
+    client.get("/b/studio/integrations")
+    csrf = client.cookies.get("opus1_int_csrf")
+    client.cookies.set("platform", '{"a":1}')  # JSON in a cookie, as platforms that embed the tab set them
+    page = client.get("/b/studio/integrations")
+    assert not any(c.startswith("opus1_int_csrf=") for c in page.headers.get_list("set-cookie"))  # kept, not renewed
+    assert client.cookies.get("opus1_int_csrf") == csrf
+    assert client.post("/signout", data={"csrf_token": csrf_of(page.text)}).status_code == 200
+
+
 def test_signing_out_ends_the_session(client, sign_in):
     sign_in("studio")
     token = csrf_of(client.get("/b/studio/integrations").text)
