@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -29,7 +29,7 @@ from ..host import Host
 from ..plugins import Plugins
 from ..redaction import scrub
 from ..services import exports
-from ..services.words import WORDS, facts_text, outcomes_in_words
+from ..services.words import facts_text, outcome_word, outcomes_in_words
 from . import signin
 from .access import CSRF_FIELD, SESSION_COOKIE, Guard, Identify, check_csrf, csrf_cookie, csrf_token
 from .jobs import Jobs
@@ -42,10 +42,9 @@ MAX_BODY = 256 * 1024
 class Web:
     """What the pages share: the plugins, who is asking, a ``Host`` per worker thread, the background syncs."""
 
-    def __init__(self, plugins: Plugins, identify: Identify | None, frame_ancestors: str):
+    def __init__(self, plugins: Plugins, identify: Identify | None):
         self.plugins = plugins
         self.identify = identify
-        self.frame_ancestors = frame_ancestors
         self.jobs = Jobs(plugins)
         self._local = threading.local()
         self._key: bytes | None = None
@@ -59,7 +58,7 @@ class Web:
                                             trim_blocks=True, lstrip_blocks=True,
                                             undefined=jinja2.StrictUndefined)
         self.templates.filters.update(counts=outcomes_in_words, facts=facts_text, scrub=scrub,
-                                      outcome=lambda o: WORDS[o][0] if o in WORDS else str(o).replace("_", " "),
+                                      outcome=outcome_word,
                                       when=to_the_second)
 
     @property
@@ -138,7 +137,7 @@ def create_app(plugins: Plugins | None = None, *, identify: Identify | None = No
     if plugins is None:
         plugins = Plugins()
         plugins.load_entry_points()
-    web = Web(plugins, identify, frame_ancestors)
+    web = Web(plugins, identify)
     exports.keep_loaded()  # a long-running process: pages reuse loaded exports
     from . import pages  # the handlers need ``page`` and ``Web`` from here
 
@@ -155,8 +154,6 @@ def create_app(plugins: Plugins | None = None, *, identify: Identify | None = No
 
 
 async def _http_error(web: Web, request: Request, exc: HTTPException) -> Response:
-    if exc.status_code in (301, 302, 303, 307, 308):
-        return RedirectResponse(exc.headers["location"], exc.status_code)
     titles = {401: "Please sign in", 403: "Not allowed", 404: "Not found", 405: "Not allowed", 413: "Too large"}
     return web.render(request, "message.html", exc.status_code, title=titles.get(exc.status_code, "Error"),
                       message=exc.detail if exc.status_code in (401, 403, 413) else

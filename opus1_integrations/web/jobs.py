@@ -15,15 +15,14 @@ from ..plugins import Plugins
 from ..redaction import scrub
 from ..services import exports
 from ..services.diagnose import export_findings
-from ..services.sync import SyncResult, sync_business
+from ..services.sync import sync_business
 
 
 @dataclass(frozen=True)
 class JobOutcome:
-    """How a sync started from the page ended: its result, or the error that kept it from starting (another run
-    holds the lock, the integration is disabled, ...)."""
+    """How a sync started from the page ended: without an error, or with the error that failed it or kept it from
+    starting (another run holds the lock, the integration is disabled, ...)."""
 
-    result: SyncResult | None = None
     error: str | None = None
     hint: str | None = None
 
@@ -82,11 +81,11 @@ class Jobs:
         try:
             result = sync_business(Host(self.plugins, db), name, business)
             failure = result.failure
-            return JobOutcome(result, scrub(failure.message) if failure else None,
+            return JobOutcome(scrub(failure.message) if failure else None,
                               scrub(failure.hint) if failure and failure.hint else None)
         except Opus1Error as exc:
-            return JobOutcome(None, scrub(exc.message), scrub(exc.hint) if exc.hint else None)
+            return JobOutcome(scrub(exc.message), scrub(exc.hint) if exc.hint else None)
         except Exception as exc:  # a bug of ours: say so on the page instead of losing it in a thread
-            return JobOutcome(None, scrub(f"unexpected {type(exc).__name__}: {exc}"), "this is a bug; please report it")
+            return JobOutcome(scrub(f"unexpected {type(exc).__name__}: {exc}"), "this is a bug; please report it")
         finally:
             db.conn.close()

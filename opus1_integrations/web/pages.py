@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
-from .. import settings as settings_store
+from .. import schedule
 from ..errors import ExportRejected, SettingsInvalid
 from ..services import configure as configure_service
 from ..services.check import check
@@ -99,7 +99,6 @@ def ROUTES(web) -> list[tuple]:
         integration = host.integration(name)
         schema = integration.settings_schema()
         stored = host.stored(name, business)
-        current = integration_status(host, business, name)
         saved = stored.settings if stored else {}
         return web.render(
             request, "settings.html", status, principal=principal, business=business, name=name, schema=schema,
@@ -107,7 +106,8 @@ def ROUTES(web) -> list[tuple]:
                                 errors={**(submitted.errors if submitted else {}),
                                         **({k.split(".")[0]: v for k, v in error.fields.items()} if error else {})}),
             enabled=(form.get("enabled") == "true") if submitted else (stored.enabled if stored else True),
-            interval=(form.get("interval_hours") if submitted else None) or f"{current.interval_hours:g}",
+            interval=(form.get("interval_hours") if submitted else None)
+            or f"{schedule.interval_hours(host.db, business, name):g}",
             contacts_path=(stored.contacts_path if stored else None),
             interval_error=submitted.errors.get("interval_hours") if submitted else None,
             contacts_error=error.fields.get("contacts_path") if error else None,
@@ -203,7 +203,7 @@ def _number(text: str | None, default: int, low: int, high: int) -> int:
 
 def _page(request, total: int, per_page: int) -> tuple[int, int]:
     pages = max(1, -(-total // per_page))
-    return min(_number(request.query_params.get("page"), 1, 1, pages), pages), pages
+    return _number(request.query_params.get("page"), 1, 1, pages), pages
 
 
 def _interval(text: str | None, submitted: forms.Submitted) -> float | None:
@@ -224,5 +224,5 @@ def _unplaced(error: SettingsInvalid | None, schema: dict) -> dict:
     """The problems of a refusal that belong to no field of the form."""
     if error is None:
         return {}
-    props = settings_store.secret_fields(schema) | set(schema.get("properties", {})) | {"contacts_path"}
+    props = set(schema.get("properties", {})) | {"contacts_path"}  # the secret fields are properties too
     return {k: v for k, v in error.fields.items() if k.split(".")[0] not in props}

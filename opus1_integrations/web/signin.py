@@ -14,7 +14,6 @@ import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import sqlite_utils
 
@@ -63,9 +62,9 @@ class Principal:
         return "operator" if self.operator else f"business:{self.business}"
 
 
-def secret_key(home: Path | None = None) -> bytes:
+def secret_key() -> bytes:
     """The HMAC key: read from ``<home>/web-secret``, created (32 random bytes, mode 0600) on first use."""
-    path = (home or state.home()) / SECRET_FILE
+    path = state.home() / SECRET_FILE
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
