@@ -30,6 +30,7 @@ from .sender import Sent
 
 #: SQLite's page cache per connection, in KiB: the working set does not grow with the audience.
 CACHE_KIB = 16 * 1024
+#: Rows per write to the scratch database or the ledger, and per read from a cursor (one transaction each).
 BATCH = 2000
 _PRAGMAS = ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", f"cache_size=-{CACHE_KIB}")
 _MEMBER_COLUMNS = "key, email, status, fname, lname, phone, tags, unsubscribe_reason, last_changed"
@@ -105,7 +106,6 @@ class Scratch:
                 CREATE TABLE people (pid, key);
                 CREATE TABLE unmatched (key PRIMARY KEY) WITHOUT ROWID;
                 CREATE TABLE moved (key PRIMARY KEY) WITHOUT ROWID;
-                CREATE TABLE readdressed (key PRIMARY KEY) WITHOUT ROWID;
                 CREATE TABLE plan (seq INTEGER PRIMARY KEY, key, email, action, reason, fields, tags_add,
                                    tags_remove, old_key, people, managed, accounts, status, code, pids);
                 CREATE TABLE sent (key PRIMARY KEY, outcome, error_code, message, hint) WITHOUT ROWID;
@@ -267,20 +267,12 @@ class Scratch:
         for row in self.db.execute(f"SELECT {_PLAN_COLUMNS} FROM plan ORDER BY seq"):
             yield _action(row).as_row()
 
-    def readdressed(self, keys: Iterable[str]) -> None:
-        """Note the members whose email change went through (by their new address)."""
-        self.db.executemany("INSERT INTO readdressed VALUES (?)", ((key,) for key in keys))
-
     def changes(self) -> Iterator[Action]:
-        """What ``/batches`` sends: updates, unsubscribes, leaver tags and archiving in the order planned, then the
-        email changes that went through (their tags)."""
+        """What ``/batches`` sends but the tags of email changes: updates, unsubscribes, leaver tags and archiving,
+        in the order planned."""
         for row in self.db.execute(
                 f"SELECT {_PLAN_COLUMNS} FROM plan WHERE action IN ('updated', 'unsubscribed', 'leaver_tagged', "
                 "'archived') ORDER BY seq"):
-            yield _action(row)
-        for row in self.db.execute(
-                f"SELECT {', '.join('p.' + c for c in _PLAN_COLUMNS.split(', '))} FROM plan p JOIN readdressed "
-                "USING (key) WHERE p.action = 'email_changed' ORDER BY p.seq"):
             yield _action(row)
 
     def record_sent(self, outcomes: Iterable[tuple[str, Sent]]) -> None:
@@ -289,11 +281,6 @@ class Scratch:
         self.db.executemany("INSERT OR REPLACE INTO sent VALUES (?, ?, ?, ?, ?)",
                             ((key, s.outcome.value, s.error_code, s.message, s.hint) for key, s in outcomes))
         self.db.execute("COMMIT")
-
-    def sent(self, key: str) -> Sent | None:
-        """The outcome kept for a member's action, or None."""
-        row = self.db.execute("SELECT outcome, error_code, message, hint FROM sent WHERE key = ?", (key,)).fetchone()
-        return Sent(ItemOutcome(row[0]), *row[1:]) if row else None
 
     def results(self, skip: ItemOutcome | None = None) -> Iterator[tuple]:
         """Every action (but those of kind ``skip``) with its outcome if sent, in the order planned: (key, email,

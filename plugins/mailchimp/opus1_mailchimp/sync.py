@@ -36,7 +36,7 @@ from .members import read_members
 from .planner import (ARCHIVED, CREATED, EMAIL_CHANGED, LEAVER_GONE, LEAVER_KEPT, LEAVER_TAGGED, UNCHANGED,
                       UNSUBSCRIBED, UPDATED, WRITES, Action, Policy, plan)
 from .review import not_synced_rows, safety_stop, write_plan
-from .scratch import Scratch
+from .scratch import BATCH, Scratch
 from .sender import Sender, Sent
 from .unchanged import audience_counts, nothing_changed
 
@@ -46,8 +46,6 @@ COUNTED = (ItemOutcome.CREATED, ItemOutcome.UPDATED, ItemOutcome.UNCHANGED, Item
            ItemOutcome.LEAVER_TAGGED, ItemOutcome.LEAVER_KEPT, ItemOutcome.EMAIL_CHANGED)
 #: The outcomes by their names, as the scratch database keeps them.
 _OUTCOMES = {outcome.value: outcome for outcome in ItemOutcome}
-#: Members per write to the ledger or the scratch database (one transaction each).
-BATCH = 2000
 
 
 def run_sync(context, settings: dict, audience, run, options) -> dict:
@@ -71,10 +69,11 @@ def run_sync(context, settings: dict, audience, run, options) -> dict:
             if options.dry_run or options.plan_path or scratch.has_current():
                 # The whole plan first: it is shown or written, or it may have leavers enough for the safety stop.
                 scratch.add_actions((a, ledger_write(a, before)) for a, before in planned)
-                dry_run = _review(context, scratch, settings, options, run, audience)
+                counts = scratch.counts()
+                dry_run = _review(context, scratch, counts, settings, options, run, audience)
                 if dry_run is not None:
                     return {**dry_run, "requests": mc.requests, "writes": mc.writes}
-                creates, create_count = scratch.actions(CREATED), scratch.counts().get(CREATED, 0)
+                creates, create_count = scratch.actions(CREATED), counts.get(CREATED, 0)
             else:
                 # Nothing was synced before (or all of it left): nobody can be a leaver, and members go out as they
                 # are planned.
@@ -137,11 +136,10 @@ def _creates_while_planning(planned: Iterator[tuple[Action, Synced | None]], scr
     scratch.add_actions(others)
 
 
-def _review(context, scratch: Scratch, settings: dict, options, run, audience) -> dict | None:
+def _review(context, scratch: Scratch, counts: dict, settings: dict, options, run, audience) -> dict | None:
     """Write the plan file if asked (every contact, then every person the rules did not sync); for a dry run,
-    record the plan (the host shows it from the run log) and return its counts; refuse a run the safety stop
-    catches (unless ``--force``)."""
-    counts = scratch.counts()
+    record the plan (the host shows it from the run log) and return its ``counts`` (the plan's); refuse a run the
+    safety stop catches (unless ``--force``)."""
     stop = safety_stop(counts, scratch.current_count(), settings["safety_threshold"])
     if options.plan_path:
         write_plan(options.plan_path, chain(scratch.rows(), not_synced_rows(audience.decisions())))
@@ -225,10 +223,9 @@ def _send(mc, settings, scratch: Scratch, creates: Iterable[Action], create_coun
     moves = list(sender.change_emails(scratch.actions(EMAIL_CHANGED)))  # rare: one PATCH each
     scratch.record_sent((a.key, result) for a, result in moves)
     moved = [a for a, result in moves if result.outcome is not ItemOutcome.FAILED]
-    scratch.readdressed(a.key for a in moved)
     ledger.forget(a.old_key for a in moved)
     applying = progress.add_task("sending changes", total=None)
-    for job in sender.apply(scratch.changes()):
+    for job in sender.apply(chain(scratch.changes(), moved)):  # then the tags of the members that moved
         # a moved member keeps its email change's outcome unless its tags failed
         scratch.record_sent((a.key, result) for a, result in job
                             if not (a.action == EMAIL_CHANGED and result.outcome == EMAIL_CHANGED))
