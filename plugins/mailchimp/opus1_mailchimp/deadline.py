@@ -27,7 +27,6 @@ class Deadline:
     """The end of one exchange's time, and the sockets to shut down then."""
 
     def __init__(self, seconds: float):
-        self.seconds = seconds
         self.at = time.monotonic() + seconds
         self.expired = False
         self.finished = False
@@ -59,10 +58,6 @@ class Deadline:
         with self._lock:
             self.finished = True
             self._sockets = []
-
-    def left(self) -> float:
-        """Seconds left (0 when passed)."""
-        return max(0.0, self.at - time.monotonic())
 
 
 def _shut(sock: socket.socket) -> None:

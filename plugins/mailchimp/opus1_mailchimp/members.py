@@ -32,8 +32,6 @@ FIELDS = [
 #: What a page must hold: a list of objects, each checked by ``member_row`` (``total_items`` is only a hint: it
 #: is not checked, and ignored unless a count).
 MEMBERS_SHAPE = {"members?": [dict]}
-#: The merge fields a sync may write, so the only ones it keeps of a member.
-MERGE_FIELDS = ("FNAME", "LNAME", "PHONE")
 #: Where a member was read: the listing of all members, or that of archived ones (the first one wins).
 ALL, ARCHIVED = 0, 1
 #: The longest ``unsubscribe_reason`` kept (the text the contact picked or typed; longer ones are cut).
