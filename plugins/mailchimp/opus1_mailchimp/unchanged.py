@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from opus1_integrations.api import ItemOutcome
+from opus1_integrations.api import IN_LINE, ItemOutcome
 
 from .client import Mailchimp
 from .ledger import Ledger, settings_digest
@@ -23,9 +23,9 @@ from .ledger import Ledger, settings_digest
 #: member, archived ones included, and needs ``include_total_contacts``).
 STATS = ("member_count", "unsubscribe_count", "cleaned_count", "total_contacts")
 STATS_SHAPE = {"stats": {f"{name}?": int for name in STATS}}
-#: The outcomes of the last complete sync that a run with nothing to do counts again: in line, and left alone
-#: (members not subscribed, and those the last sync unsubscribed, archived or handled as leavers).
-IN_LINE = ("created", "updated", "unchanged", "email_changed")
+#: The outcomes of the last complete sync that a run with nothing to do counts again as left alone (members not
+#: subscribed, and those the last sync unsubscribed, archived or handled as leavers); those in line (``IN_LINE``)
+#: it counts as unchanged.
 LEFT_ALONE = ("left_alone", "unsubscribed", "archived", "leaver_tagged", "leaver_kept")
 
 
