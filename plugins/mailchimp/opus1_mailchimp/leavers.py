@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 from opus1_integrations.api import now
 
-from .ledger import LEAVERS, TABLE, Ledger, Synced
+from .ledger import LEAVERS, Ledger, Synced
 from .members import Member
 
 #: The statuses a synced member leaves with in Mailchimp.
@@ -52,15 +52,14 @@ def record(ledger: Ledger, seen: Iterable[tuple[Synced, Member]]) -> int:
     noticed = now()
     statuses, left = [], []
     for before, member in seen:
-        statuses.append((member.status, ledger.business, ledger.audience_id, before.key))
+        statuses.append((before.key, member.status))
         if left_in_mailchimp(before, member):
             left.append((ledger.business, ledger.audience_id, before.key, before.email, json.dumps(before.person_ids),
                          json.dumps(before.account_ids), member.status, member.unsubscribe_reason,
                          stored_time(member.last_changed) or noticed, noticed))
     if statuses:
         with ledger.db.atomic():
-            ledger.db.conn.executemany(
-                f"UPDATE {TABLE} SET status = ? WHERE business = ? AND audience_id = ? AND key = ?", statuses)
+            ledger.set_status(statuses)
             ledger.db.conn.executemany(f"INSERT INTO {LEAVERS} VALUES ({', '.join('?' * 10)})", left)
     return len(left)
 

@@ -145,46 +145,36 @@ class Ledger:
         stamp = now()
         rows = [(self.business, self.audience_id, key, email, person_ids, tags, accounts, status, stamp)
                 for key, email, person_ids, tags, accounts, status in entries]
-        if not rows:
-            return
-        with self.db.atomic():  # one statement per row (``upsert_all`` takes two, at twice the time)
-            self.db.conn.executemany(
-                f"INSERT INTO {TABLE} (business, audience_id, key, email, person_ids, managed_tags, account_ids,"
-                " status, synced_at, left) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
-                " ON CONFLICT (business, audience_id, key) DO UPDATE SET email = excluded.email,"
-                " person_ids = excluded.person_ids, managed_tags = excluded.managed_tags,"
-                " account_ids = excluded.account_ids, status = coalesce(excluded.status, status),"
-                " synced_at = excluded.synced_at, left = 0",
-                rows,
-            )
+        self._write(  # one statement per row (``upsert_all`` takes two, at twice the time)
+            f"INSERT INTO {TABLE} (business, audience_id, key, email, person_ids, managed_tags, account_ids,"
+            " status, synced_at, left) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
+            " ON CONFLICT (business, audience_id, key) DO UPDATE SET email = excluded.email,"
+            " person_ids = excluded.person_ids, managed_tags = excluded.managed_tags,"
+            " account_ids = excluded.account_ids, status = coalesce(excluded.status, status),"
+            " synced_at = excluded.synced_at, left = 0", rows)
 
     def mark_left(self, entries: Iterable[tuple[str, str | None, str | None]]) -> None:
         """Mark members as leavers already handled: (key, their managed tags now as ``encode`` makes them, or None
         to keep those recorded, their status now, or None to keep it)."""
         rows = [(tags, status, self.business, self.audience_id, key) for key, tags, status in entries]
-        if not rows:
-            return
-        with self.db.atomic():
-            self.db.conn.executemany(
-                f"UPDATE {TABLE} SET left = 1, managed_tags = coalesce(?, managed_tags), status = coalesce(?, status)"
-                " WHERE business = ? AND audience_id = ? AND key = ?", rows)
+        self._write(f"UPDATE {TABLE} SET left = 1, managed_tags = coalesce(?, managed_tags),"
+                    " status = coalesce(?, status) WHERE business = ? AND audience_id = ? AND key = ?", rows)
 
     def set_status(self, entries: Iterable[tuple[str, str]]) -> None:
         """Record members' statuses as this plugin set or saw them: (key, status)."""
         rows = [(status, self.business, self.audience_id, key) for key, status in entries]
-        if not rows:
-            return
-        with self.db.atomic():
-            self.db.conn.executemany(
-                f"UPDATE {TABLE} SET status = ? WHERE business = ? AND audience_id = ? AND key = ?", rows)
+        self._write(f"UPDATE {TABLE} SET status = ? WHERE business = ? AND audience_id = ? AND key = ?", rows)
 
     def forget(self, keys: Iterable[str]) -> None:
         """Drop members that are gone from the audience or moved to another address."""
         rows = [(self.business, self.audience_id, key) for key in keys]
-        if not rows:
-            return
-        with self.db.atomic():
-            self.db.conn.executemany(f"DELETE FROM {TABLE} WHERE business = ? AND audience_id = ? AND key = ?", rows)
+        self._write(f"DELETE FROM {TABLE} WHERE business = ? AND audience_id = ? AND key = ?", rows)
+
+    def _write(self, sql: str, rows: list[tuple]) -> None:
+        """Run ``sql`` once per row, in one transaction (a savepoint inside a caller's); nothing for no rows."""
+        if rows:
+            with self.db.atomic():
+                self.db.conn.executemany(sql, rows)
 
 
 #: The columns of a ledger row, in the order ``decode`` takes them.
