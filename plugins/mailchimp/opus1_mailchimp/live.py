@@ -7,8 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from .checks import merge_tags
 from .client import ApiError, Mailchimp
 from .connection import connect
-from .limits import bound_member
-from .planner import Policy, desired_fields
+from .planner import Policy
 from .sender import subscriber_hash
 
 FIELDS = ["email_address", "status", "unsubscribe_reason", "merge_fields", "tags", "last_changed"]
@@ -58,7 +57,7 @@ def verify_contacts(settings: dict, contacts: list) -> list[dict]:
         if member is None:
             problems.append("not in the audience")
         elif member["status"] == "subscribed":
-            sent = bound_member(contact.email, desired_fields(contact, policy), policy.tags_for(contact))
+            sent = policy.outgoing(contact)
             for tag, value in sent.merge_fields.items():
                 if (member["merge_fields"].get(tag) or "") != value:
                     problems.append(f"{tag} is {member['merge_fields'].get(tag)!r}, opus1 has {value!r}")

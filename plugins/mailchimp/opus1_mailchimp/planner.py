@@ -16,7 +16,7 @@ from opus1_integrations.api import ItemOutcome
 
 from .consent import NO_CONSENT, admission, refusal, refused
 from .ledger import Synced
-from .limits import bound_member
+from .limits import Bounded, bound_member
 from .members import Member
 
 #: What each planned action does to its member, by the outcome it records (a dry run records the same names).
@@ -110,6 +110,11 @@ class Policy:
         """The tags this plugin puts on the contact's member."""
         return self.tags | program_tags(contact) if self.program_tags else self.tags
 
+    def outgoing(self, contact) -> Bounded:
+        """What this plugin sends for the contact (the sync, and ``verify`` comparing with it): its merge fields and
+        tags, bounded by Mailchimp's limits."""
+        return bound_member(contact.email, desired_fields(contact, self), self.tags_for(contact))
+
 
 def desired_fields(contact, policy: Policy) -> dict:
     """The merge fields a contact should have (PHONE only where the audience has it and we know it)."""
@@ -154,7 +159,7 @@ def plan_contact(contact, member: Member | None, before: Synced | None, earlier:
       ``skipped`` (``no_consent``): a member it did not add is never changed;
     - subscribed with merge fields or our tags differing: ``updated`` with only what differs; else ``unchanged``.
     """
-    bounded = bound_member(contact.email, desired_fields(contact, policy), policy.tags_for(contact))
+    bounded = policy.outgoing(contact)
     tags, fields = bounded.tags, bounded.merge_fields
     base = dict(key=contact.key, email=contact.email, person_ids=tuple(contact.person_ids), managed_tags=tags,
                 account_ids=tuple(contact.account_ids))
