@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -18,12 +17,6 @@ from opus1_integrations.web import Principal, create_app, signin
 ROOT = Path(__file__).resolve().parents[2]
 STUDIO_EXPORT = ROOT / "examples" / "studio" / "accounts.jsonl"
 XSS = "<script>alert(1)</script>"
-
-
-@pytest.fixture(autouse=True)
-def isolated_home(opus1_home):
-    """``OPUS1_INT_HOME`` points into the test's own tmp_path."""
-    return opus1_home
 
 
 @pytest.fixture
@@ -105,12 +98,6 @@ def configured(plugins, sandbox, export: Path, business: str = "studio") -> None
         configure(Host(plugins, db), "mailchimp", business, mailchimp_settings(sandbox), contacts_path=str(export))
     finally:
         db.conn.close()
-
-
-def path_of(url: str) -> str:
-    """The path and query of a URL."""
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 # -- the real browser ------------------------------------------------------------------------

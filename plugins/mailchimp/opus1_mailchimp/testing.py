@@ -6,7 +6,8 @@ or ``pytest_plugins = ["opus1_mailchimp.testing"]`` in the rootdir's conftest.py
   (any keyword argument of ``Sandbox``).
 * ``mailchimp_client``: the official SDK client (``mailchimp_marketing.Client``) pointed at that sandbox.
 * :func:`sdk_client`: the same for any sandbox, optionally with another key (e.g. to test a wrong one).
-* :func:`refused`, :func:`wait_for` and :class:`FakeClock`: helpers for tests that drive a sandbox.
+* :func:`refused`, :func:`wait_for`, :func:`finished` and :class:`FakeClock`: helpers for tests that drive a
+  sandbox.
 """
 
 from __future__ import annotations
@@ -71,6 +72,11 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.01):
         if time.monotonic() > deadline:
             pytest.fail(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+def finished(client: mailchimp_marketing.Client, batch_id: str) -> dict:
+    """Wait (:func:`wait_for`) until the SDK ``client``'s sandbox has finished batch ``batch_id``; its status."""
+    return wait_for(lambda: (b := client.batches.status(batch_id))["status"] == "finished" and b)
 
 
 class FakeClock:

@@ -10,8 +10,15 @@ from pathlib import Path
 import pytest
 from hostile_server import Hostile
 
+from opus1_mailchimp.client import Mailchimp
+
 KEY = "0123456789abcdef0123456789abcdef-us6"
 USER = "studio_owner"
+
+
+def client(hostile, **options) -> Mailchimp:
+    """A Mailchimp client of the hostile server, without retry pauses unless ``retry_seconds`` is given."""
+    return Mailchimp(KEY, hostile.base_url, retry_seconds=options.pop("retry_seconds", 0), **options)
 
 
 @pytest.fixture

@@ -7,20 +7,16 @@ import time
 
 import pytest
 from archives import deflate_bomb
-from conftest import KEY
+from conftest import KEY, client
 from hostile_server import Answer
 
 from opus1_integrations.api import ExitCode, OperationFailed
 from opus1_mailchimp.checks import merge_tags
-from opus1_mailchimp.client import ApiError, Mailchimp
+from opus1_mailchimp.client import ApiError
 from opus1_mailchimp.errors import MALFORMED, REDIRECT, UNAVAILABLE
 from opus1_mailchimp.sender import SUBSCRIBE_FIELDS, SUBSCRIBE_SHAPE
 
 AUDIENCE = "a1b2c3d4e5"
-
-
-def client(hostile, **options) -> Mailchimp:
-    return Mailchimp(KEY, hostile.base_url, retry_seconds=options.pop("retry_seconds", 0), **options)
 
 
 def test_a_redirect_on_post_batches_is_never_followed(hostile, elsewhere):

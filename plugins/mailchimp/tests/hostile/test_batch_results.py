@@ -11,21 +11,17 @@ import tracemalloc
 import pytest
 from archives import (archive, deflate_bomb, good, gzip_bomb, json_bomb, long_name_header, results,
                       tar_header_claiming)
-from conftest import KEY, run_log
+from conftest import client, run_log
 from hostile_server import Answer
 
 from opus1_integrations.api import OperationFailed
-from opus1_mailchimp.client import ApiError, Mailchimp
+from opus1_mailchimp.client import ApiError
 from opus1_mailchimp.errors import MALFORMED, REDIRECT, UNAVAILABLE, UNSAFE_URL
 from opus1_mailchimp.urls import results_url
 
 MAILCHIMP = "https://us6.api.mailchimp.com/3.0"
 SIGNED = "?AWSAccessKeyId=AKIAEXAMPLE&Expires=1999999999&Signature=s3cr3tSIGNATURE"
 TAR = "application/x-tar"
-
-
-def client(hostile, **options) -> Mailchimp:
-    return Mailchimp(KEY, hostile.base_url, retry_seconds=options.pop("retry_seconds", 0), **options)
 
 
 @pytest.mark.parametrize("url", [

@@ -81,6 +81,11 @@ def writes(sandbox) -> list:
     return [r for r in sandbox.requests if r.method != "GET" and "/_sandbox" not in r.path]
 
 
+def written(sandbox) -> bytes:
+    """Everything the write requests carried, bodies and paths (``writes``) run together, to search for a value."""
+    return b"".join((r.body or b"") + r.path.encode() for r in writes(sandbox))
+
+
 def sync_planned(cli, export, accounts: list[dict]) -> dict:
     """Run a sync that goes through the planner although the contacts are the same: the export is rewritten with
     one more account, without an email (so no contact), which defeats the no-change shortcut. Its counts."""

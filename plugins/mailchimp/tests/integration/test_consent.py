@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from conftest import account, writes
+from conftest import account, writes, written
 from opus1_mailchimp.sender import subscriber_hash
 
 
@@ -43,7 +43,7 @@ def test_a_client_who_refused_never_reaches_mailchimp_as_subscribed_or_pending(c
             "pending")
     result = cli("sync", "mailchimp", "--json")
     assert result.code == 0, result.err
-    wire = b"".join((r.body or b"") + r.path.encode() for r in writes(mailchimp_sandbox))
+    wire = written(mailchimp_sandbox)
     if denied == "skip":
         assert b"parent1@gmail.com" not in wire and subscriber_hash("parent1@gmail.com").encode() not in wire
         assert mailchimp_sandbox.member("parent1@gmail.com") is None

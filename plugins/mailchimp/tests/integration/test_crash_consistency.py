@@ -8,12 +8,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 
 import pytest
 
 from conftest import account
+from opus1_mailchimp.testing import wait_for
 
 N = 1500
 
@@ -31,13 +31,6 @@ def seen(sandbox) -> list[str]:
     sandbox.answer_control = lambda method, path, *rest: paths.append(f"{method} {path}") or control(method, path,
                                                                                                       *rest)
     return paths
-
-
-def wait_for(paths: list[str], matches, timeout=60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not any(matches(p) for p in paths):
-        assert time.monotonic() < deadline, "the sync never reached that point"
-        time.sleep(0.002)
 
 
 POINTS = {
@@ -60,7 +53,7 @@ def test_a_sync_killed_at_any_point_converges_on_the_next_run(cli, connect, expo
                             env={**os.environ, "OPUS1_INT_HOME": str(home)}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
-        wait_for(paths, POINTS[point])
+        wait_for(lambda: any(POINTS[point](p) for p in paths), timeout=60.0, interval=0.002)
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait(timeout=30)

@@ -90,7 +90,7 @@ def members(draw) -> list:
 
 
 @st.composite
-def ledgers(draw, contacts: list) -> list:
+def ledgers(draw) -> list:
     """What this integration synced before: any of the pooled addresses, with any people (an old address may hold
     people who have another address now, also one that a contact still has: a shared address split in two), the
     tags it added then, handled as a leaver or not."""
@@ -114,7 +114,7 @@ def examples(draw) -> Example:
                     unknown_consent=draw(st.sampled_from(["subscribe", "pending", "skip"])),
                     denied_consent=draw(st.sampled_from(["skip", "transactional"])))
     found = draw(contacts())
-    ledger = draw(ledgers(found))
+    ledger = draw(ledgers())
     return Example(found, World.of(draw(members()), ledger), policy)
 
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from opus1_mailchimp.sandbox import Sandbox
-from opus1_mailchimp.testing import refused, sdk_client, wait_for
+from opus1_mailchimp.testing import finished, refused, sdk_client
 
 SECOND = "b2c3d4e5f6"
 
@@ -80,7 +80,7 @@ def test_batch_operations_reach_the_list_their_path_names(sb, mc, aud):
          "body": json.dumps({"email_address": "ana@posteo.de", "status_if_new": "subscribed"})},
         {"method": "GET", "path": "/lists/nope/members", "operation_id": "unknown"},
     ]})
-    done = wait_for(lambda: (b := mc.batches.status(batch["id"]))["status"] == "finished" and b)
+    done = finished(mc, batch["id"])
     assert (done["finished_operations"], done["errored_operations"]) == (2, 1)
     assert [m["email_address"] for m in sb.members(SECOND)] == ["ana@posteo.de"] and sb.members() == []
 

@@ -10,11 +10,7 @@ import tarfile
 import pytest
 import requests
 
-from opus1_mailchimp.testing import refused, wait_for
-
-
-def finished(mc, batch_id: str) -> dict:
-    return wait_for(lambda: (b := mc.batches.status(batch_id))["status"] == "finished" and b)
+from opus1_mailchimp.testing import finished, refused
 
 
 def results(batch: dict) -> tuple[list[str], list[dict]]:
