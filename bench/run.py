@@ -254,6 +254,35 @@ def rules_only(path: Path) -> dict:
             "accounts_per_second": figures["accounts"] / figures["seconds"]}
 
 
+def full_sync(args: argparse.Namespace, home: Path, sandbox: SandboxProcess, base: Path, what: str, progress: str,
+              say, runs: list, baseline_runs: list) -> tuple[Opus1 | None, Opus1]:
+    """With --baseline, the other installation first: reset the sandbox, configure it in ``<home>-baseline``, one full
+    sync of ``base`` (its figures appended to ``baseline_runs``); then ours the same in ``home`` (to ``runs``).
+    Returns the two installations (theirs None without --baseline), configured for the follow-up syncs."""
+    theirs = None
+    if args.baseline:
+        say(f"{what}, baseline ({progress})")
+        sandbox.control("POST", "/reset")
+        theirs = Opus1(home.with_name(f"{home.name}-baseline"), sandbox, base, [args.baseline])
+        baseline_runs.append(theirs.sync(base))
+    say(f"{what} ({progress})")
+    sandbox.control("POST", "/reset")
+    opus1 = Opus1(home, sandbox, base)
+    runs.append(opus1.sync(base))
+    return theirs, opus1
+
+
+def changed_sync(theirs: Opus1 | None, opus1: Opus1, base: Path, changed: Path, back: bool, what: str,
+                 progress: str, say, runs: list, baseline_runs: list) -> None:
+    """After ``full_sync``: with a baseline, it syncs ``changed`` (to ``baseline_runs``) and ours syncs ``base`` back
+    (to ``runs``); without one, ours syncs ``changed``, or ``base`` if ``back``."""
+    if theirs:
+        say(f"{what}, baseline ({progress})")
+        baseline_runs.append(theirs.sync(changed))
+    say(f"{what} ({progress})")
+    runs.append(opus1.sync(base if theirs or back else changed))
+
+
 def measure(args: argparse.Namespace, folder: Path, say) -> dict:
     """Run every measurement; returns the raw figures."""
     say(f"generating the export for {args.accounts:,} contacts")
@@ -268,24 +297,14 @@ def measure(args: argparse.Namespace, folder: Path, say) -> dict:
             threaded = naive(sandbox, contacts[:4 * args.naive_n], CONNECTIONS)
         full, unchanged, one_pct, baseline = [], [], [], {"full": [], "one_pct": []}
         for i in range(args.repeat):
-            if args.baseline:
-                say(f"full sync of {n:,} contacts, baseline ({i + 1}/{args.repeat})")
-                sandbox.control("POST", "/reset")
-                theirs = Opus1(folder / f"baseline{i}", sandbox, base, [args.baseline])
-                baseline["full"].append(theirs.sync(base))
-            say(f"full sync of {n:,} contacts ({i + 1}/{args.repeat})")
-            sandbox.control("POST", "/reset")
-            opus1 = Opus1(folder / f"home{i}", sandbox, base)
-            full.append(opus1.sync(base))
+            theirs, opus1 = full_sync(args, folder / f"home{i}", sandbox, base, f"full sync of {n:,} contacts",
+                                      f"{i + 1}/{args.repeat}", say, full, baseline["full"])
         for i in range(args.repeat):
             say(f"no-change re-sync ({i + 1}/{args.repeat})")
             unchanged.append(opus1.sync(base))
         for i in range(args.repeat):  # alternate, so each run changes the same 1% again
-            if args.baseline:  # the baseline renames, ours renames back
-                say(f"1% changed, baseline ({i + 1}/{args.repeat})")
-                baseline["one_pct"].append(theirs.sync(changed))
-            say(f"1% changed ({i + 1}/{args.repeat})")
-            one_pct.append(opus1.sync(base if args.baseline or i % 2 else changed))
+            changed_sync(theirs, opus1, base, changed, i % 2, "1% changed", f"{i + 1}/{args.repeat}", say, one_pct,
+                         baseline["one_pct"])
         if args.large:
             large = large_runs(args, folder, sandbox, say)
     finally:
@@ -310,21 +329,12 @@ def large_runs(args: argparse.Namespace, folder: Path, sandbox: SandboxProcess, 
     say(f"generating the export for {args.large:,} contacts")
     base, changed, _, n, renamed, people = exports(folder, args.large, name="large")
     full, compare, baseline = [], [], {"full": [], "compare": []}
-    for i in range(args.large_repeat):
-        if args.baseline:
-            say(f"full sync of {n:,} contacts, baseline ({i + 1}/{args.large_repeat})")
-            sandbox.control("POST", "/reset")
-            theirs = Opus1(folder / f"large-baseline{i}", sandbox, base, [args.baseline])
-            baseline["full"].append(theirs.sync(base))
-        say(f"full sync of {n:,} contacts ({i + 1}/{args.large_repeat})")
-        sandbox.control("POST", "/reset")
-        opus1 = Opus1(folder / f"large{i}", sandbox, base)
-        full.append(opus1.sync(base))
-        if args.baseline:  # the baseline renames 1%, ours renames them back: both compare every member
-            say(f"full compare of {n:,} contacts, 1% changed, baseline ({i + 1}/{args.large_repeat})")
-            baseline["compare"].append(theirs.sync(changed))
-        say(f"full compare of {n:,} contacts, 1% changed ({i + 1}/{args.large_repeat})")
-        compare.append(opus1.sync(base if args.baseline else changed))
+    for i in range(args.large_repeat):  # with --baseline, both compare every member: it renames 1%, ours back
+        progress = f"{i + 1}/{args.large_repeat}"
+        theirs, opus1 = full_sync(args, folder / f"large{i}", sandbox, base, f"full sync of {n:,} contacts",
+                                  progress, say, full, baseline["full"])
+        changed_sync(theirs, opus1, base, changed, False, f"full compare of {n:,} contacts, 1% changed", progress,
+                     say, compare, baseline["compare"])
     for path in (base, changed):
         path.unlink()
     return {"contacts": n, "people": people, "renamed": renamed, "full": full, "compare": compare,
