@@ -39,13 +39,15 @@ CLI = [str(Path(sys.executable).with_name("opus1-int"))]
 
 
 class SandboxProcess:
-    """`python -m opus1_mailchimp.sandbox` in its own process, with its `/_sandbox` control surface."""
+    """`python -m opus1_mailchimp.sandbox` in its own process, with its `/_sandbox` control surface
+    (``max_connections``: its simultaneous connections per key, None for the sandbox's default)."""
 
-    def __init__(self, latency_ms: float, per_member_ms: float, log: Path):
+    def __init__(self, latency_ms: float, per_member_ms: float, log: Path, max_connections: int | None = None):
         self.log = log.open("w")
+        limit = [] if max_connections is None else ["--max-connections", str(max_connections)]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "opus1_mailchimp.sandbox", "--port", "0",
-             "--latency-ms", str(latency_ms), "--per-member-ms", str(per_member_ms)],
+             "--latency-ms", str(latency_ms), "--per-member-ms", str(per_member_ms), *limit],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
         self.info = {}
         while "control_url" not in self.info:
@@ -81,16 +83,17 @@ class SandboxProcess:
         return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")) / 1024
 
     def stop(self) -> None:
-        """SIGTERM, then wait."""
+        """SIGTERM, then wait (a minute at most: a sandbox of many audiences takes a while)."""
         self.proc.terminate()
-        self.proc.wait(timeout=30)
+        self.proc.wait(timeout=60)
         self.log.close()
 
 
 # Runs the command as its grandchild and reports its rusage: Linux carries a process's peak RSS across exec, so a
 # child started straight from this (large) process would report this process's peak as its own. rusage gives the
 # peak of the largest process only; a large export is read with a worker process beside the main one, so the
-# launcher also samples the RSS of the whole process tree every 20 ms and reports the larger of the two peaks.
+# launcher also samples the RSS of the whole process tree every 20 ms (unless told "0": then it runs no thread beside
+# the command) and reports the larger of the two peaks.
 _LAUNCHER = """import json, os, subprocess, sys, threading, time
 def tree_mb(pid):
     total, todo = 0, [pid]
@@ -106,11 +109,12 @@ def tree_mb(pid):
             pass
     return total / 1024
 start = time.perf_counter()
-pid, done, tree = subprocess.Popen(sys.argv[2:]).pid, threading.Event(), [0.0]
+pid, done, tree = subprocess.Popen(sys.argv[3:]).pid, threading.Event(), [0.0]
 def sample():
     while not done.wait(0.02):
         tree[0] = max(tree[0], tree_mb(pid))
-threading.Thread(target=sample, daemon=True).start()
+if sys.argv[2] == "1":
+    threading.Thread(target=sample, daemon=True).start()
 _, status, usage = os.wait4(pid, 0)
 done.set()
 with open(sys.argv[1], "w") as out:
@@ -118,14 +122,14 @@ with open(sys.argv[1], "w") as out:
 sys.exit(os.waitstatus_to_exitcode(status))"""
 
 
-def timed_child(args: list[str], env: dict | None = None) -> tuple[float, float, float, str, int]:
+def timed_child(args: list[str], env: dict | None = None, tree: bool = True) -> tuple[float, float, float, str, int]:
     """Run a command; return (wall seconds, CPU seconds of it and its children, peak RSS in MB of its process tree,
-    stdout, exit code)."""
+    stdout, exit code). ``tree=False``: the peak of its largest process only, and no sampling beside it."""
     with tempfile.TemporaryDirectory() as tmp:
         usage, out, err = Path(tmp, "usage"), Path(tmp, "out"), Path(tmp, "err")
         with out.open("w") as stdout, err.open("w") as stderr:
-            code = subprocess.run([sys.executable, "-c", _LAUNCHER, str(usage), *args], stdout=stdout, stderr=stderr,
-                                  env=env).returncode
+            code = subprocess.run([sys.executable, "-c", _LAUNCHER, str(usage), str(int(tree)), *args],
+                                  stdout=stdout, stderr=stderr, env=env).returncode
         if code:
             sys.stderr.write(err.read_text())
         seconds, cpu, peak = json.loads(usage.read_text())
