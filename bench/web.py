@@ -27,8 +27,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "examples"))
 
 from generate_export import generate  # noqa: E402
+from run import CONTACTS_PER_ACCOUNT  # noqa: E402
 
-CONTACTS_PER_ACCOUNT = 0.86  # eligible contacts per generated account (bench/README.md)
 TARGET_MS = 100.0
 
 
