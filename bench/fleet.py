@@ -19,12 +19,10 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,9 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "examples"))
 
 from generate_export import generate  # noqa: E402
-
-CONTACTS_PER_ACCOUNT = 0.86  # eligible contacts per generated account (see bench/README.md)
-CLI = str(Path(sys.executable).with_name("opus1-int"))
+from run import CLI, CONTACTS_PER_ACCOUNT, SandboxProcess, timed_child  # noqa: E402
 
 
 def say(message: str) -> None:
@@ -43,54 +39,19 @@ def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-class Farm:
-    """One sandbox process (`python -m opus1_mailchimp.sandbox`) holding an audience per studio, all under its one
-    key, its connection limit raised for the fleet (each real studio has a key and a limit of its own)."""
+class Farm(SandboxProcess):
+    """One sandbox process (run.py's) holding an audience per studio, all under its one key, its connection limit
+    raised for the fleet (each real studio has a key and a limit of its own)."""
 
     def __init__(self, count: int, latency_ms: float, per_member_ms: float, log: Path):
-        self.log = log.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "opus1_mailchimp.sandbox", "--port", "0", "--latency-ms", str(latency_ms),
-             "--per-member-ms", str(per_member_ms), "--max-connections", str(max(100, 20 * count))],
-            stdout=subprocess.PIPE, stderr=self.log, text=True)
-        info = {}
-        while "control_url" not in info:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise RuntimeError(f"the sandbox did not start; see {log}")
-            name, _, value = line.strip().partition(": ")
-            info[name] = value
-        self.control_url = info["control_url"]
+        super().__init__(latency_ms, per_member_ms, log, max_connections=max(100, 20 * count))
         ids = [f"studio{i:04d}" for i in range(count)]  # an audience id is letters and digits
         self.control("POST", "/audiences", [{"id": audience} for audience in ids])
-        self.sandboxes = [{**info, "audience_id": audience} for audience in ids]
-
-    def control(self, method: str, path: str, body: object = None) -> object:
-        """Call the sandbox's control surface; the parsed answer (None for 204)."""
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.control_url + path, data=data, method=method)
-        with urllib.request.urlopen(request, timeout=600) as answer:
-            raw = answer.read()
-        return json.loads(raw) if raw else None
+        self.sandboxes = [{**self.info, "audience_id": audience} for audience in ids]
 
     def reset(self) -> None:
         """Empty every audience (and the request log)."""
         self.control("POST", "/reset")
-
-    def cpu(self) -> float:
-        """CPU seconds the sandbox has used so far."""
-        return process_cpu(self.proc.pid)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=60)
-        self.log.close()
-
-
-def process_cpu(pid: int) -> float:
-    """User + system CPU seconds of a live process (its threads included)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def make_exports(folder: Path, studios: int, contacts: int) -> list[Path]:
@@ -138,30 +99,15 @@ def configure_all(home: Path, farm: Farm, exports: list[Path]) -> None:
         list(pool.map(one, range(len(exports))))
 
 
-_LAUNCHER = """import json, os, subprocess, sys, time
-start = time.perf_counter()
-pid = subprocess.Popen(sys.argv[2:]).pid
-_, status, usage = os.wait4(pid, 0)
-with open(sys.argv[1], "w") as out:
-    json.dump([time.perf_counter() - start, usage.ru_utime + usage.ru_stime], out)
-sys.exit(os.waitstatus_to_exitcode(status))"""
-
-
 def sync_all(env: dict, extra: list[str], farm: Farm) -> dict:
     """One `opus1-int sync mailchimp --all --json` pass: wall seconds, CPU seconds of its process tree (workers
     included: wait4 of a launcher counts the waited-for descendants) and of the sandboxes, and the outcomes."""
-    with tempfile.TemporaryDirectory() as tmp:
-        usage, out, err = Path(tmp, "usage"), Path(tmp, "out"), Path(tmp, "err")
-        before, load_before = farm.cpu(), os.getloadavg()[0]
-        with out.open("w") as stdout, err.open("w") as stderr:
-            code = subprocess.run([sys.executable, "-c", _LAUNCHER, str(usage), CLI, "sync", "mailchimp", "--all",
-                                   "--json", *extra], stdout=stdout, stderr=stderr, env=env).returncode
-        sandbox_cpu = farm.cpu() - before
-        seconds, cpu = json.loads(usage.read_text())
-        results = json.loads(out.read_text() or "[]")
-        if code or not results:
-            sys.stderr.write(err.read_text()[-4000:])
-            raise RuntimeError(f"sync --all exited {code}")
+    before, load_before = farm.cpu(), os.getloadavg()[0]
+    seconds, cpu, _, out, code = timed_child(CLI + ["sync", "mailchimp", "--all", "--json", *extra], env, tree=False)
+    sandbox_cpu = farm.cpu() - before
+    results = json.loads(out or "[]")
+    if code or not results:
+        raise RuntimeError(f"sync --all exited {code}")
     outcomes: dict[str, int] = {}
     for r in results:
         outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1

@@ -39,13 +39,15 @@ CLI = [str(Path(sys.executable).with_name("opus1-int"))]
 
 
 class SandboxProcess:
-    """`python -m opus1_mailchimp.sandbox` in its own process, with its `/_sandbox` control surface."""
+    """`python -m opus1_mailchimp.sandbox` in its own process, with its `/_sandbox` control surface
+    (``max_connections``: its simultaneous connections per key, None for the sandbox's default)."""
 
-    def __init__(self, latency_ms: float, per_member_ms: float, log: Path):
+    def __init__(self, latency_ms: float, per_member_ms: float, log: Path, max_connections: int | None = None):
         self.log = log.open("w")
+        limit = [] if max_connections is None else ["--max-connections", str(max_connections)]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "opus1_mailchimp.sandbox", "--port", "0",
-             "--latency-ms", str(latency_ms), "--per-member-ms", str(per_member_ms)],
+             "--latency-ms", str(latency_ms), "--per-member-ms", str(per_member_ms), *limit],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
         self.info = {}
         while "control_url" not in self.info:
@@ -81,16 +83,17 @@ class SandboxProcess:
         return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")) / 1024
 
     def stop(self) -> None:
-        """SIGTERM, then wait."""
+        """SIGTERM, then wait (a minute at most: a sandbox of many audiences takes a while)."""
         self.proc.terminate()
-        self.proc.wait(timeout=30)
+        self.proc.wait(timeout=60)
         self.log.close()
 
 
 # Runs the command as its grandchild and reports its rusage: Linux carries a process's peak RSS across exec, so a
 # child started straight from this (large) process would report this process's peak as its own. rusage gives the
 # peak of the largest process only; a large export is read with a worker process beside the main one, so the
-# launcher also samples the RSS of the whole process tree every 20 ms and reports the larger of the two peaks.
+# launcher also samples the RSS of the whole process tree every 20 ms (unless told "0": then it runs no thread beside
+# the command) and reports the larger of the two peaks.
 _LAUNCHER = """import json, os, subprocess, sys, threading, time
 def tree_mb(pid):
     total, todo = 0, [pid]
@@ -106,11 +109,12 @@ def tree_mb(pid):
             pass
     return total / 1024
 start = time.perf_counter()
-pid, done, tree = subprocess.Popen(sys.argv[2:]).pid, threading.Event(), [0.0]
+pid, done, tree = subprocess.Popen(sys.argv[3:]).pid, threading.Event(), [0.0]
 def sample():
     while not done.wait(0.02):
         tree[0] = max(tree[0], tree_mb(pid))
-threading.Thread(target=sample, daemon=True).start()
+if sys.argv[2] == "1":
+    threading.Thread(target=sample, daemon=True).start()
 _, status, usage = os.wait4(pid, 0)
 done.set()
 with open(sys.argv[1], "w") as out:
@@ -118,14 +122,14 @@ with open(sys.argv[1], "w") as out:
 sys.exit(os.waitstatus_to_exitcode(status))"""
 
 
-def timed_child(args: list[str], env: dict | None = None) -> tuple[float, float, float, str, int]:
+def timed_child(args: list[str], env: dict | None = None, tree: bool = True) -> tuple[float, float, float, str, int]:
     """Run a command; return (wall seconds, CPU seconds of it and its children, peak RSS in MB of its process tree,
-    stdout, exit code)."""
+    stdout, exit code). ``tree=False``: the peak of its largest process only, and no sampling beside it."""
     with tempfile.TemporaryDirectory() as tmp:
         usage, out, err = Path(tmp, "usage"), Path(tmp, "out"), Path(tmp, "err")
         with out.open("w") as stdout, err.open("w") as stderr:
-            code = subprocess.run([sys.executable, "-c", _LAUNCHER, str(usage), *args], stdout=stdout, stderr=stderr,
-                                  env=env).returncode
+            code = subprocess.run([sys.executable, "-c", _LAUNCHER, str(usage), str(int(tree)), *args],
+                                  stdout=stdout, stderr=stderr, env=env).returncode
         if code:
             sys.stderr.write(err.read_text())
         seconds, cpu, peak = json.loads(usage.read_text())
@@ -254,6 +258,35 @@ def rules_only(path: Path) -> dict:
             "accounts_per_second": figures["accounts"] / figures["seconds"]}
 
 
+def full_sync(args: argparse.Namespace, home: Path, sandbox: SandboxProcess, base: Path, what: str, progress: str,
+              say, runs: list, baseline_runs: list) -> tuple[Opus1 | None, Opus1]:
+    """With --baseline, the other installation first: reset the sandbox, configure it in ``<home>-baseline``, one full
+    sync of ``base`` (its figures appended to ``baseline_runs``); then ours the same in ``home`` (to ``runs``).
+    Returns the two installations (theirs None without --baseline), configured for the follow-up syncs."""
+    theirs = None
+    if args.baseline:
+        say(f"{what}, baseline ({progress})")
+        sandbox.control("POST", "/reset")
+        theirs = Opus1(home.with_name(f"{home.name}-baseline"), sandbox, base, [args.baseline])
+        baseline_runs.append(theirs.sync(base))
+    say(f"{what} ({progress})")
+    sandbox.control("POST", "/reset")
+    opus1 = Opus1(home, sandbox, base)
+    runs.append(opus1.sync(base))
+    return theirs, opus1
+
+
+def changed_sync(theirs: Opus1 | None, opus1: Opus1, base: Path, changed: Path, back: bool, what: str,
+                 progress: str, say, runs: list, baseline_runs: list) -> None:
+    """After ``full_sync``: with a baseline, it syncs ``changed`` (to ``baseline_runs``) and ours syncs ``base`` back
+    (to ``runs``); without one, ours syncs ``changed``, or ``base`` if ``back``."""
+    if theirs:
+        say(f"{what}, baseline ({progress})")
+        baseline_runs.append(theirs.sync(changed))
+    say(f"{what} ({progress})")
+    runs.append(opus1.sync(base if theirs or back else changed))
+
+
 def measure(args: argparse.Namespace, folder: Path, say) -> dict:
     """Run every measurement; returns the raw figures."""
     say(f"generating the export for {args.accounts:,} contacts")
@@ -268,24 +301,14 @@ def measure(args: argparse.Namespace, folder: Path, say) -> dict:
             threaded = naive(sandbox, contacts[:4 * args.naive_n], CONNECTIONS)
         full, unchanged, one_pct, baseline = [], [], [], {"full": [], "one_pct": []}
         for i in range(args.repeat):
-            if args.baseline:
-                say(f"full sync of {n:,} contacts, baseline ({i + 1}/{args.repeat})")
-                sandbox.control("POST", "/reset")
-                theirs = Opus1(folder / f"baseline{i}", sandbox, base, [args.baseline])
-                baseline["full"].append(theirs.sync(base))
-            say(f"full sync of {n:,} contacts ({i + 1}/{args.repeat})")
-            sandbox.control("POST", "/reset")
-            opus1 = Opus1(folder / f"home{i}", sandbox, base)
-            full.append(opus1.sync(base))
+            theirs, opus1 = full_sync(args, folder / f"home{i}", sandbox, base, f"full sync of {n:,} contacts",
+                                      f"{i + 1}/{args.repeat}", say, full, baseline["full"])
         for i in range(args.repeat):
             say(f"no-change re-sync ({i + 1}/{args.repeat})")
             unchanged.append(opus1.sync(base))
         for i in range(args.repeat):  # alternate, so each run changes the same 1% again
-            if args.baseline:  # the baseline renames, ours renames back
-                say(f"1% changed, baseline ({i + 1}/{args.repeat})")
-                baseline["one_pct"].append(theirs.sync(changed))
-            say(f"1% changed ({i + 1}/{args.repeat})")
-            one_pct.append(opus1.sync(base if args.baseline or i % 2 else changed))
+            changed_sync(theirs, opus1, base, changed, i % 2, "1% changed", f"{i + 1}/{args.repeat}", say, one_pct,
+                         baseline["one_pct"])
         if args.large:
             large = large_runs(args, folder, sandbox, say)
     finally:
@@ -310,21 +333,12 @@ def large_runs(args: argparse.Namespace, folder: Path, sandbox: SandboxProcess, 
     say(f"generating the export for {args.large:,} contacts")
     base, changed, _, n, renamed, people = exports(folder, args.large, name="large")
     full, compare, baseline = [], [], {"full": [], "compare": []}
-    for i in range(args.large_repeat):
-        if args.baseline:
-            say(f"full sync of {n:,} contacts, baseline ({i + 1}/{args.large_repeat})")
-            sandbox.control("POST", "/reset")
-            theirs = Opus1(folder / f"large-baseline{i}", sandbox, base, [args.baseline])
-            baseline["full"].append(theirs.sync(base))
-        say(f"full sync of {n:,} contacts ({i + 1}/{args.large_repeat})")
-        sandbox.control("POST", "/reset")
-        opus1 = Opus1(folder / f"large{i}", sandbox, base)
-        full.append(opus1.sync(base))
-        if args.baseline:  # the baseline renames 1%, ours renames them back: both compare every member
-            say(f"full compare of {n:,} contacts, 1% changed, baseline ({i + 1}/{args.large_repeat})")
-            baseline["compare"].append(theirs.sync(changed))
-        say(f"full compare of {n:,} contacts, 1% changed ({i + 1}/{args.large_repeat})")
-        compare.append(opus1.sync(base if args.baseline else changed))
+    for i in range(args.large_repeat):  # with --baseline, both compare every member: it renames 1%, ours back
+        progress = f"{i + 1}/{args.large_repeat}"
+        theirs, opus1 = full_sync(args, folder / f"large{i}", sandbox, base, f"full sync of {n:,} contacts",
+                                  progress, say, full, baseline["full"])
+        changed_sync(theirs, opus1, base, changed, False, f"full compare of {n:,} contacts, 1% changed", progress,
+                     say, compare, baseline["compare"])
     for path in (base, changed):
         path.unlink()
     return {"contacts": n, "people": people, "renamed": renamed, "full": full, "compare": compare,

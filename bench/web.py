@@ -27,8 +27,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "examples"))
 
 from generate_export import generate  # noqa: E402
+from run import CONTACTS_PER_ACCOUNT  # noqa: E402
 
-CONTACTS_PER_ACCOUNT = 0.86  # eligible contacts per generated account (bench/README.md)
 TARGET_MS = 100.0
 
 
@@ -85,19 +85,26 @@ class Browser:
         return response.status, body
 
 
+def stats_ms(work, repeat: int) -> dict:
+    """Call ``work()`` once to warm up, then time ``repeat`` calls: their median, p95 and the sorted runs, in ms."""
+    def once() -> float:
+        started = time.perf_counter()
+        work()
+        return (time.perf_counter() - started) * 1000
+
+    once()
+    runs = sorted(once() for _ in range(repeat))
+    return {"median_ms": statistics.median(runs), "p95_ms": runs[max(0, math.ceil(0.95 * repeat) - 1)],
+            "runs_ms": runs}
+
+
 def timed(client: Browser, path: str, repeat: int) -> dict:
     """One warm-up, then ``repeat`` timed GETs of ``path`` (each must answer 200)."""
-    def get() -> float:
-        started = time.perf_counter()
+    def get() -> None:
         status, _ = client.get(path)
-        elapsed = (time.perf_counter() - started) * 1000
         assert status == 200, f"{path}: {status}"
-        return elapsed
 
-    get()
-    runs = sorted(get() for _ in range(repeat))
-    return {"path": path, "median_ms": statistics.median(runs), "p95_ms": runs[max(0, math.ceil(0.95 * repeat) - 1)],
-            "runs_ms": runs}
+    return {"path": path, **stats_ms(get, repeat)}
 
 
 def live_parts(studio: dict, repeat: int) -> list[dict]:
@@ -111,19 +118,9 @@ def live_parts(studio: dict, repeat: int) -> list[dict]:
     integration, context = configured.integration, host.context(configured.integration, "studio")
     with exports.shared_audience(configured.stored.contacts_path) as audience:
         sample = [audience.contact(key) for key in studio["keys"][:: len(studio["keys"]) // 20][:20]]
-    parts = []
-    for name, work in (("  of errors: the live checks", lambda: integration.diagnose(context, configured.settings)),
-                       ("  of verify: 20 compared live", lambda: integration.verify(context, configured.settings,
-                                                                                    sample))):
-        runs = []
-        for _ in range(repeat + 1):
-            started = time.perf_counter()
-            work()
-            runs.append((time.perf_counter() - started) * 1000)
-        runs = sorted(runs[1:])
-        parts.append({"page": name, "path": None, "median_ms": statistics.median(runs),
-                      "p95_ms": runs[max(0, math.ceil(0.95 * repeat) - 1)], "runs_ms": runs})
-    return parts
+    return [{"page": name, "path": None, **stats_ms(work, repeat)} for name, work in (
+        ("  of errors: the live checks", lambda: integration.diagnose(context, configured.settings)),
+        ("  of verify: 20 compared live", lambda: integration.verify(context, configured.settings, sample)))]
 
 
 def main() -> None:
