@@ -64,12 +64,10 @@ def hint_for(message: str) -> str:
 class Sender:
     """Sends the writes of a plan and reports an outcome per member key."""
 
-    def __init__(self, mc: Mailchimp, audience_id: str, initial_status: str, *,
-                 poll_seconds: float = 0.2, batch_timeout: float | None = None):
-        """``initial_status`` is the status of a new member whose action names none (``Action.status``)."""
+    def __init__(self, mc: Mailchimp, audience_id: str, *, poll_seconds: float = 0.2,
+                 batch_timeout: float | None = None):
         self.mc = mc
         self.audience_id = audience_id
-        self.initial_status = initial_status
         self.poll_seconds = poll_seconds
         self.batch_timeout = mc.batch_wait_seconds if batch_timeout is None else batch_timeout
         self.failures: list[str] = []
@@ -88,7 +86,7 @@ class Sender:
         def send(chunk: list[Action]) -> dict[str, Sent]:
             body = {
                 "members": [
-                    {"email_address": a.email, "status": a.status or self.initial_status,
+                    {"email_address": a.email, "status": a.status,
                      "merge_fields": a.merge_fields, "tags": sorted(a.tags_add)}
                     for a in chunk
                 ],

@@ -207,7 +207,7 @@ def _send(mc, settings, scratch: Scratch, creates: Iterable[Action], create_coun
     moved to a new address leave the ledger under the old one. Returns the requests that failed for good (their
     members were not sent).
     """
-    sender = Sender(mc, settings["audience_id"], settings["initial_status"])
+    sender = Sender(mc, settings["audience_id"])
     sending = progress.add_task("adding new members", total=create_count)
 
     def settle(chunk: list[Action], outcomes: dict[str, Sent]) -> None:

@@ -102,7 +102,7 @@ def stuck(hostile, status: str = "pending") -> None:
 def test_a_batch_stuck_in_pending_is_cancelled_after_batch_wait_seconds(hostile):
     stuck(hostile)
     mc = Mailchimp(KEY, hostile.base_url, retry_seconds=0, batch_wait_seconds=0.5)
-    sender = Sender(mc, AUDIENCE, "subscribed", poll_seconds=0.05)
+    sender = Sender(mc, AUDIENCE, poll_seconds=0.05)
     action = Action("ana@posteo.de", "ana@posteo.de", UPDATED, "FNAME changed", merge_fields={"FNAME": "Ana"},
                     tags_add=frozenset({"opus1"}))
     started = time.monotonic()
@@ -118,7 +118,7 @@ def test_a_batch_that_cannot_be_cancelled_says_so(hostile):
     stuck(hostile, "started")
     hostile.route("DELETE", "/3.0/batches/b1", DOWN)
     mc = Mailchimp(KEY, hostile.base_url, retry_seconds=0, batch_wait_seconds=0.2)
-    sender = Sender(mc, AUDIENCE, "subscribed", poll_seconds=0.05)
+    sender = Sender(mc, AUDIENCE, poll_seconds=0.05)
     action = Action("ana@posteo.de", "ana@posteo.de", UPDATED, "FNAME changed", merge_fields={"FNAME": "Ana"})
     list(sender.apply([action]))
     assert "was still started after 0.2 s" in sender.failures[0] and "cancelling it failed" in sender.failures[0]

@@ -28,12 +28,13 @@ INVALID = Answer(400, {"title": "Invalid Resource", "status": 400, "detail": "Yo
 
 
 def sender(hostile) -> Sender:
-    return Sender(Mailchimp(KEY, hostile.base_url, retry_seconds=0), AUDIENCE, "pending", poll_seconds=0.01)
+    return Sender(Mailchimp(KEY, hostile.base_url, retry_seconds=0), AUDIENCE, poll_seconds=0.01)
 
 
-def new(email: str, **more) -> Action:
+def new(email: str, status: str = "pending", **more) -> Action:
+    """A planned new member (with the status consent gave it, as the planner names one for every new member)."""
     return Action(key=email.strip().lower(), email=email, action=CREATED, reason="new",
-                  merge_fields={"FNAME": "Ann"}, tags_add=frozenset({"opus1", "families"}), **more)
+                  merge_fields={"FNAME": "Ann"}, tags_add=frozenset({"opus1", "families"}), status=status, **more)
 
 
 def md5(email: str) -> str:
