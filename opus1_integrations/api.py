@@ -14,6 +14,7 @@ from .errors import ExportRejected, OperationFailed, Opus1Error, PluginBroken, S
 from .exit_codes import ExitCode
 from .hookdata import Check, Finding, Severity, SyncOptions
 from .hookspecs import hookimpl
+from .output import spreadsheet_safe
 from .redaction import scrub
 from .runlog import IN_LINE, ItemOutcome, Run, RunStatus
 
@@ -30,5 +31,6 @@ def run_command(argv: list[str]) -> int:
 __all__ = [
     "IN_LINE", "Audience", "Check", "Contact", "Context", "ExitCode", "ExportRejected", "Finding", "ItemOutcome",
     "OperationFailed", "Opus1Error", "PluginBroken", "Run", "RunStatus", "SettingsInvalid", "Severity",
-    "SyncOptions", "UsageError", "hookimpl", "load_audience", "now", "run_command", "scrub", "utcnow",
+    "SyncOptions", "UsageError", "hookimpl", "load_audience", "now", "run_command", "scrub", "spreadsheet_safe",
+    "utcnow",
 ]

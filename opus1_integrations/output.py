@@ -51,3 +51,12 @@ def emit_json(data: Any) -> None:
     """Print machine-readable JSON on stdout."""
     sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+#: What makes a spreadsheet read a CSV cell as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading ``'`` when it would start a formula."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ..errors import UsageError
-from ..output import emit_json, results, safe
+from ..output import emit_json, results, safe, spreadsheet_safe
 from ..services.leavers import LeaversAnswer, leavers
 from .options import Business, Integration, Json
 from .render import minute, plural
@@ -18,7 +18,6 @@ from .render import minute, plural
 #: The columns of ``--csv``.
 CSV_COLUMNS = ("person_id", "account_ids", "email", "status", "reason", "left_at")
 #: The first characters that make a spreadsheet read a cell as a formula: such a cell gets a leading ``'``.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 WIDTH = 80
 #: The widest person and account cells, so that the email keeps most of the line.
 ID_WIDTH = 14
@@ -80,8 +79,3 @@ def _write_csv(answer: LeaversAnswer) -> None:
         writer.writerow([spreadsheet_safe(cell) for cell in (
             p.person_id, ";".join(p.account_ids), p.email, p.status, p.reason or "", p.left_at)])
     sys.stdout.flush()
-
-
-def spreadsheet_safe(cell: str) -> str:
-    """A CSV cell a spreadsheet shows as text: a leading ``'`` when it would start a formula."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell

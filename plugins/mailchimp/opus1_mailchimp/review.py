@@ -16,7 +16,7 @@ import textwrap
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from opus1_integrations.api import ItemOutcome, UsageError
+from opus1_integrations.api import ItemOutcome, UsageError, spreadsheet_safe
 
 #: The columns of a plan file (``Action.as_row``, ``not_synced_rows``).
 PLAN_COLUMNS = ["email", "action", "reason", "status", "merge_fields", "tags_add", "tags_remove", "old_email",
@@ -26,7 +26,6 @@ NOT_SYNCED = "not_synced"
 #: The people behind a contact (synced as that contact): not listed again.
 SYNCED_REASONS = frozenset({"eligible", "shared_email"})
 #: The first characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: What the safety stop counts, in words.
 _STOPPED = ((ItemOutcome.UNSUBSCRIBED, "unsubscribe"), (ItemOutcome.ARCHIVED, "archive"),
             (ItemOutcome.LEAVER_TAGGED, "tag as leavers"))
@@ -75,11 +74,6 @@ def write_plan(path: Path, rows: Iterable[dict]) -> None:
         writer.writeheader()
         for row in rows:
             writer.writerow({k: spreadsheet_safe(_cell(v)) for k, v in row.items()})
-
-
-def spreadsheet_safe(cell: str) -> str:
-    """A CSV cell a spreadsheet shows as text: a leading ``'`` when it would start a formula."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def _cell(value: object) -> str:
