@@ -210,35 +210,30 @@ def mark_interrupted(db: sqlite_utils.Database, business: str, integration: str)
     where, args = "business = ? and integration = ? and status = ?", [business, integration, RunStatus.RUNNING.value]
     if db.execute(f"select 1 from runs where {where} limit 1", args).fetchone() is None:
         return  # the usual case: no write transaction
+    _interrupt(db, where, args, "the process stopped before the run finished")
+
+
+def mark_stopped(db: sqlite_utils.Database, *pids: int) -> list[tuple[int, str, str]]:
+    """Mark the runs of these processes (this one and its fleet's workers) still ``running`` as ``interrupted``
+    (a hard stop, before the processes end without waiting for them); returns them as (id, business, integration),
+    in id order."""
+    marks = ", ".join("?" * len(pids))
+    where, args = f"status = ? and pid in ({marks})", [RunStatus.RUNNING.value, *pids]
+    runs = [tuple(r) for r in db.execute(f"select id, business, integration from runs where {where} order by id",
+                                         args).fetchall()]
+    if runs:
+        _interrupt(db, where, args, "interrupted")
+    return runs
+
+
+def _interrupt(db: sqlite_utils.Database, where: str, args: list, error: str) -> None:
+    """Mark the runs matching ``where`` ``interrupted``, keeping an end time or error they already have."""
     with db.atomic():
         db.conn.execute(
             f"update runs set status = ?, finished_at = coalesce(finished_at, ?), error = coalesce(error, ?) "
             f"where {where}",
-            [RunStatus.INTERRUPTED.value, now(), "the process stopped before the run finished", *args],
+            [RunStatus.INTERRUPTED.value, now(), error, *args],
         )
-
-
-def mark_stopped(db: sqlite_utils.Database, *pids: int) -> list[int]:
-    """Mark the runs of these processes (this one and its fleet's workers) still ``running`` as ``interrupted``
-    (a hard stop, before the processes end without waiting for them); returns their ids."""
-    marks = ", ".join("?" * len(pids))
-    where, args = f"status = ? and pid in ({marks})", [RunStatus.RUNNING.value, *pids]
-    ids = [r[0] for r in db.execute(f"select id from runs where {where} order by id", args).fetchall()]
-    if ids:
-        with db.atomic():
-            db.conn.execute(
-                f"update runs set status = ?, finished_at = coalesce(finished_at, ?), error = coalesce(error, ?) "
-                f"where {where}",
-                [RunStatus.INTERRUPTED.value, now(), "interrupted", *args],
-            )
-    return ids
-
-
-def running_of(db: sqlite_utils.Database, pid: int) -> dict[tuple[str, str], int]:
-    """The runs a process left ``running``, by (business, integration)."""
-    rows = db.execute("select id, business, integration from runs where status = ? and pid = ?",
-                      [RunStatus.RUNNING.value, pid]).fetchall()
-    return {(business, integration): run_id for run_id, business, integration in rows}
 
 
 def list_runs(

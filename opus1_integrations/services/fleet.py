@@ -124,9 +124,8 @@ class Fleet:
     def _lost_runs(self, pid: int) -> dict[tuple[str, str], int]:
         """The runs a dead worker left ``running``, marked interrupted (once per worker)."""
         if pid not in self._lost:
-            db = self._host().db
-            self._lost[pid] = runlog.running_of(db, pid)
-            runlog.mark_stopped(db, pid)
+            self._lost[pid] = {(business, integration): run_id for run_id, business, integration
+                               in runlog.mark_stopped(self._host().db, pid)}
         return self._lost[pid]
 
     def _sync(self, host: Host, integration: str, business: str, force: bool, wait: bool,
