@@ -132,15 +132,15 @@ class Fleet:
               dry_run: bool) -> BusinessResult:
         if self.stop.is_set():
             return not_started(business, integration)
-        if not force and (current := self._schedule(host, integration, business)) and not current.due:
-            return BusinessResult(business, integration, skipped=Skip.NOT_DUE, due_at=iso(current.due_at))
+        if not force and (not_due := self._not_due(host, integration, business)) is not None:
+            return not_due
         try:
             with locks.business_lock(business, integration, wait=wait, stop=self.stop):
                 if self.stop.is_set():
                     return not_started(business, integration)
                 # Another process may have synced it while this one waited for the lock: check again.
-                if not force and (current := self._schedule(host, integration, business)) and not current.due:
-                    return BusinessResult(business, integration, skipped=Skip.NOT_DUE, due_at=iso(current.due_at))
+                if not force and (not_due := self._not_due(host, integration, business)) is not None:
+                    return not_due
                 result = sync_business(host, integration, business, options=SyncOptions(dry_run=dry_run),
                                        lock_held=True, apply_retention=False)
         except locks.Locked as exc:
@@ -163,6 +163,13 @@ class Fleet:
                               error=scrub(failure.message) if failure else None,
                               hint=scrub(failure.hint) if failure and failure.hint else None,
                               exit_code=int(result.exit_code) if result.exit_code else None)
+
+    def _not_due(self, host: Host, integration: str, business: str) -> BusinessResult | None:
+        """The business's result skipped as not due yet, or ``None`` when it is due (or not scheduled)."""
+        current = self._schedule(host, integration, business)
+        if current and not current.due:
+            return BusinessResult(business, integration, skipped=Skip.NOT_DUE, due_at=iso(current.due_at))
+        return None
 
     def _schedule(self, host: Host, integration: str, business: str) -> schedule.Schedule | None:
         return schedule.status(host.db, business, integration, self.clock())
