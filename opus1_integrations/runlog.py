@@ -133,11 +133,7 @@ class Run:
     def flush(self) -> None:
         """Write buffered item outcomes (``StateUnusable`` with the path when the database cannot take them)."""
         if self._pending:
-            statements = _item_inserts(self._pending)  # made before the write lock is taken
-            with writing(self.db), self.db.atomic():
-                for sql, values in statements:
-                    self.db.conn.execute(sql, values)
-            self._pending = []
+            self._write(_item_inserts(self._pending))  # made before the write lock is taken
 
     def finish(self, status: RunStatus, counts: dict | None = None, error: str | None = None) -> None:
         """Close the run with its final status and counts, in one transaction with the last items; secrets are
@@ -148,6 +144,10 @@ class Run:
             "update runs set status = ?, finished_at = ?, counts = ?, error = ?, export_fingerprint = ? where id = ?",
             [status.value, iso(self.clock()), json.dumps(counts or {}), scrub(error) if error else error,
              self.export_fingerprint if status in FINISHED else None, self.id]))
+        self._write(statements)
+
+    def _write(self, statements: list[tuple[str, list]]) -> None:
+        """Run the statements in one transaction (they hold the buffered items, which are then written)."""
         with writing(self.db), self.db.atomic():
             for sql, values in statements:
                 self.db.conn.execute(sql, values)
