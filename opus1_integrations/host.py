@@ -15,7 +15,7 @@ from .business import business_id
 from .context import Context
 from .errors import SettingsInvalid
 from .integration import Integration
-from .output import people
+from .output import messages
 from .plugins import Plugins
 
 
@@ -47,7 +47,7 @@ class Host:
     @cached_property
     def console(self) -> Console:
         """The console for people that the hooks' contexts share (one per ``Host``: building one costs)."""
-        return people()
+        return messages()
 
     def close(self) -> None:
         """Close the state database if it was opened."""
