@@ -10,15 +10,14 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
 import sqlite_utils
 
-from .clock import iso, now, utcnow
+from .clock import Clock, iso, now, utcnow
 from .locks import lock_is_free
 from .redaction import scrub
 from .state import StateUnusable, unusable
@@ -28,8 +27,6 @@ _FLUSH_EVERY = 1000
 # once per statement, not once per row (executemany), and its transaction is not drawn out by other threads.
 _ROWS_PER_INSERT = 200
 _INSERT_ITEMS = "insert into run_items (run_id, key, outcome, error_code, message, hint) values "
-
-Clock = Callable[[], datetime]
 
 
 class RunStatus(StrEnum):

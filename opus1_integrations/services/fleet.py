@@ -20,7 +20,7 @@ from concurrent.futures import Future
 from datetime import datetime, timedelta
 
 from .. import locks, retention, runlog, schedule, state
-from ..clock import iso, utcnow
+from ..clock import Clock, iso, utcnow
 from ..errors import Opus1Error
 from ..hookdata import SyncOptions
 from ..host import Host
@@ -34,8 +34,6 @@ from .workers import ProcessWorkers, ThreadWorkers, WorkerDied, default_processe
 JOBS_PER_PROCESS = 16
 """Businesses at once per worker process by default: a sync mostly waits for the service (measured in bench/)."""
 _POLL = 0.2  # how often a waiting main thread looks at the stop event
-
-Clock = Callable[[], datetime]
 
 
 def default_jobs(processes: int) -> int:
