@@ -252,9 +252,8 @@ def unusable(path: Path, exc: sqlite3.Error) -> StateUnusable:
     return StateUnusable(f"the state database {path} cannot be used: {text}", hint=RESTORE_HINT)
 
 
-def _prepare_folder(folder: Path) -> bool:
-    """Create the state folder (0700) on first use, tighten looser permissions, check it can be written; returns
-    whether it was created now."""
+def _prepare_folder(folder: Path) -> None:
+    """Create the state folder (0700) on first use, tighten looser permissions, check it can be written."""
     created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -268,7 +267,6 @@ def _prepare_folder(folder: Path) -> bool:
                                  "set OPUS1_INT_HOME to another folder")
     if created:
         log.warning("created a new state folder %s (first use; set %s to use another)", folder, HOME_ENV)
-    return created
 
 
 def _check_file(path: Path) -> bool:
