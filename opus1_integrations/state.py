@@ -3,6 +3,9 @@
 The file is checked before it is used: an existing file that is empty or not SQLite, or a home that held a database
 which is now missing, is refused with the path and how to restore it, never silently recreated (a cron job would
 otherwise go on syncing nobody). A new home is created on first use only, and says so once (a log warning).
+
+Over 300 lines for a reason: the host's migrations (every change to its tables, never edited once released, so they
+only grow) take a quarter of it, and belong with the opening that applies them.
 """
 
 from __future__ import annotations
@@ -166,6 +169,13 @@ def m005_retention(db: sqlite_utils.Database) -> None:
     )
     db.execute("insert into run_log_retention (id, items_days, runs_days) values (1, ?, ?)",
                [DEFAULT_ITEMS_DAYS, DEFAULT_RUNS_DAYS])
+
+
+@migrations()
+def m006_run_items_by_outcome(db: sqlite_utils.Database) -> None:
+    """A run's items of one outcome, in the order recorded (``runlog.outcome_counts``, ``services.runs.run_items``);
+    the web's own migration made it before, so a database may have it already."""
+    db.execute("create index if not exists run_items_run_outcome on run_items (run_id, outcome)")
 
 
 def apply_migrations(db: sqlite_utils.Database, migration_set: sqlite_utils.Migrations) -> None:
