@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
+
+Clock = Callable[[], datetime]
+"""A time source: ``utcnow``, or a test's or benchmark's own."""
 
 
 def utcnow() -> datetime:

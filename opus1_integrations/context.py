@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import sqlite_utils
 from rich.console import Console
 
-from .output import people
+from .output import messages
 
 
 @dataclass
@@ -17,5 +17,5 @@ class Context:
     business: str
     integration: str
     db: sqlite_utils.Database
-    console: Console = field(default_factory=people)
+    console: Console = field(default_factory=messages)
     show_progress: bool = True

@@ -15,7 +15,7 @@ from .business import business_id
 from .context import Context
 from .errors import SettingsInvalid
 from .integration import Integration
-from .output import people
+from .output import messages
 from .plugins import Plugins
 
 
@@ -47,7 +47,7 @@ class Host:
     @cached_property
     def console(self) -> Console:
         """The console for people that the hooks' contexts share (one per ``Host``: building one costs)."""
-        return people()
+        return messages()
 
     def close(self) -> None:
         """Close the state database if it was opened."""
@@ -74,15 +74,20 @@ class Host:
         id that is not valid is a usage error (exit 2)."""
         return settings_store.load(self.db, business_id(business), name)
 
+    def require_stored(self, name: str, business: str) -> settings_store.StoredSettings:
+        """The business's saved settings for an integration; one never configured is a settings error (exit 3)."""
+        stored = self.stored(name, business)
+        if stored is None:
+            raise SettingsInvalid(f"{name} is not configured for business {business!r}",
+                                  hint=f"run `opus1-int configure {name} --business {business}`")
+        return stored
+
     def configured(self, name: str, business: str) -> Configured:
         """The integration and the business's saved settings, checked: unknown (exit 2), broken (exit 4),
         unconfigured (exit 3) and invalid (exit 3) fail here, in that order."""
         integration = self.integration(name)
         schema = integration.settings_schema()
-        stored = self.stored(name, business)
-        if stored is None:
-            raise SettingsInvalid(f"{name} is not configured for business {business!r}",
-                                  hint=f"run `opus1-int configure {name} --business {business}`")
+        stored = self.require_stored(name, business)
         return Configured(integration, stored, self.resolve(schema, stored.settings, name, business), schema)
 
     def resolve(self, schema: dict, settings: dict, name: str, business: str) -> dict:

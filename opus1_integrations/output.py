@@ -32,13 +32,9 @@ def results() -> Console:
 
 
 def messages() -> Console:
-    """A rich console on stderr for progress, notices and errors meant for people."""
+    """A rich console on stderr for progress, notices and errors meant for people (plugins write to one as
+    ``Context.console``)."""
     return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def people() -> Console:
-    """The console plugins write progress and notices to (``Context.console``): ``messages()``."""
-    return messages()
 
 
 def safe(text: object) -> str:

@@ -10,15 +10,14 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
 import sqlite_utils
 
-from .clock import iso, now, utcnow
+from .clock import Clock, iso, now, utcnow
 from .locks import lock_is_free
 from .redaction import scrub
 from .state import StateUnusable, unusable
@@ -28,8 +27,6 @@ _FLUSH_EVERY = 1000
 # once per statement, not once per row (executemany), and its transaction is not drawn out by other threads.
 _ROWS_PER_INSERT = 200
 _INSERT_ITEMS = "insert into run_items (run_id, key, outcome, error_code, message, hint) values "
-
-Clock = Callable[[], datetime]
 
 
 class RunStatus(StrEnum):
@@ -133,11 +130,7 @@ class Run:
     def flush(self) -> None:
         """Write buffered item outcomes (``StateUnusable`` with the path when the database cannot take them)."""
         if self._pending:
-            statements = _item_inserts(self._pending)  # made before the write lock is taken
-            with writing(self.db), self.db.atomic():
-                for sql, values in statements:
-                    self.db.conn.execute(sql, values)
-            self._pending = []
+            self._write(_item_inserts(self._pending))  # made before the write lock is taken
 
     def finish(self, status: RunStatus, counts: dict | None = None, error: str | None = None) -> None:
         """Close the run with its final status and counts, in one transaction with the last items; secrets are
@@ -148,6 +141,10 @@ class Run:
             "update runs set status = ?, finished_at = ?, counts = ?, error = ?, export_fingerprint = ? where id = ?",
             [status.value, iso(self.clock()), json.dumps(counts or {}), scrub(error) if error else error,
              self.export_fingerprint if status in FINISHED else None, self.id]))
+        self._write(statements)
+
+    def _write(self, statements: list[tuple[str, list]]) -> None:
+        """Run the statements in one transaction (they hold the buffered items, which are then written)."""
         with writing(self.db), self.db.atomic():
             for sql, values in statements:
                 self.db.conn.execute(sql, values)
@@ -210,35 +207,30 @@ def mark_interrupted(db: sqlite_utils.Database, business: str, integration: str)
     where, args = "business = ? and integration = ? and status = ?", [business, integration, RunStatus.RUNNING.value]
     if db.execute(f"select 1 from runs where {where} limit 1", args).fetchone() is None:
         return  # the usual case: no write transaction
+    _interrupt(db, where, args, "the process stopped before the run finished")
+
+
+def mark_stopped(db: sqlite_utils.Database, *pids: int) -> list[tuple[int, str, str]]:
+    """Mark the runs of these processes (this one and its fleet's workers) still ``running`` as ``interrupted``
+    (a hard stop, before the processes end without waiting for them); returns them as (id, business, integration),
+    in id order."""
+    marks = ", ".join("?" * len(pids))
+    where, args = f"status = ? and pid in ({marks})", [RunStatus.RUNNING.value, *pids]
+    runs = [tuple(r) for r in db.execute(f"select id, business, integration from runs where {where} order by id",
+                                         args).fetchall()]
+    if runs:
+        _interrupt(db, where, args, "interrupted")
+    return runs
+
+
+def _interrupt(db: sqlite_utils.Database, where: str, args: list, error: str) -> None:
+    """Mark the runs matching ``where`` ``interrupted``, keeping an end time or error they already have."""
     with db.atomic():
         db.conn.execute(
             f"update runs set status = ?, finished_at = coalesce(finished_at, ?), error = coalesce(error, ?) "
             f"where {where}",
-            [RunStatus.INTERRUPTED.value, now(), "the process stopped before the run finished", *args],
+            [RunStatus.INTERRUPTED.value, now(), error, *args],
         )
-
-
-def mark_stopped(db: sqlite_utils.Database, *pids: int) -> list[int]:
-    """Mark the runs of these processes (this one and its fleet's workers) still ``running`` as ``interrupted``
-    (a hard stop, before the processes end without waiting for them); returns their ids."""
-    marks = ", ".join("?" * len(pids))
-    where, args = f"status = ? and pid in ({marks})", [RunStatus.RUNNING.value, *pids]
-    ids = [r[0] for r in db.execute(f"select id from runs where {where} order by id", args).fetchall()]
-    if ids:
-        with db.atomic():
-            db.conn.execute(
-                f"update runs set status = ?, finished_at = coalesce(finished_at, ?), error = coalesce(error, ?) "
-                f"where {where}",
-                [RunStatus.INTERRUPTED.value, now(), "interrupted", *args],
-            )
-    return ids
-
-
-def running_of(db: sqlite_utils.Database, pid: int) -> dict[tuple[str, str], int]:
-    """The runs a process left ``running``, by (business, integration)."""
-    rows = db.execute("select id, business, integration from runs where status = ? and pid = ?",
-                      [RunStatus.RUNNING.value, pid]).fetchall()
-    return {(business, integration): run_id for run_id, business, integration in rows}
 
 
 def list_runs(

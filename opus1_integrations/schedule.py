@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import sqlite_utils
 
 from .clock import iso, parse
+from .runlog import FINISHED
 from .state import DEFAULT_INTERVAL_HOURS
 
 
@@ -48,20 +49,12 @@ class Schedule:
         }
 
 
-class NotDue(Exception):
-    """Raised under the business lock when a scheduled sync turns out not to be due (another process just ran it)."""
-
-    def __init__(self, schedule: Schedule):
-        super().__init__(f"not due until {iso(schedule.due_at)}")
-        self.schedule = schedule
-
-
 def last_success(db: sqlite_utils.Database, business: str, integration: str) -> datetime | None:
     """When the business's last finished (ok or partial), non-dry run of the integration finished."""
     row = db.execute(
-        "select max(finished_at) from runs where business = ? and integration = ? and status in ('ok', 'partial') "
-        "and dry_run = 0 and finished_at is not null",
-        [business, integration],
+        f"select max(finished_at) from runs where business = ? and integration = ? "
+        f"and status in ({', '.join('?' * len(FINISHED))}) and dry_run = 0 and finished_at is not null",
+        [business, integration, *(s.value for s in FINISHED)],
     ).fetchone()
     return parse(row[0]) if row and row[0] else None
 

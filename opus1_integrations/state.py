@@ -3,6 +3,9 @@
 The file is checked before it is used: an existing file that is empty or not SQLite, or a home that held a database
 which is now missing, is refused with the path and how to restore it, never silently recreated (a cron job would
 otherwise go on syncing nobody). A new home is created on first use only, and says so once (a log warning).
+
+Over 300 lines for a reason: the host's migrations (every change to its tables, never edited once released, so they
+only grow) take a quarter of it, and belong with the opening that applies them.
 """
 
 from __future__ import annotations
@@ -168,6 +171,13 @@ def m005_retention(db: sqlite_utils.Database) -> None:
                [DEFAULT_ITEMS_DAYS, DEFAULT_RUNS_DAYS])
 
 
+@migrations()
+def m006_run_items_by_outcome(db: sqlite_utils.Database) -> None:
+    """A run's items of one outcome, in the order recorded (``runlog.outcome_counts``, ``services.runs.run_items``);
+    the web's own migration made it before, so a database may have it already."""
+    db.execute("create index if not exists run_items_run_outcome on run_items (run_id, outcome)")
+
+
 def apply_migrations(db: sqlite_utils.Database, migration_set: sqlite_utils.Migrations) -> None:
     """Apply a migration set while holding SQLite's write lock, so processes and threads opening the same
     database at once never apply a migration twice (each sees the others' records before it looks)."""
@@ -252,9 +262,8 @@ def unusable(path: Path, exc: sqlite3.Error) -> StateUnusable:
     return StateUnusable(f"the state database {path} cannot be used: {text}", hint=RESTORE_HINT)
 
 
-def _prepare_folder(folder: Path) -> bool:
-    """Create the state folder (0700) on first use, tighten looser permissions, check it can be written; returns
-    whether it was created now."""
+def _prepare_folder(folder: Path) -> None:
+    """Create the state folder (0700) on first use, tighten looser permissions, check it can be written."""
     created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -268,7 +277,6 @@ def _prepare_folder(folder: Path) -> bool:
                                  "set OPUS1_INT_HOME to another folder")
     if created:
         log.warning("created a new state folder %s (first use; set %s to use another)", folder, HOME_ENV)
-    return created
 
 
 def _check_file(path: Path) -> bool:

@@ -22,7 +22,7 @@ def hard_stop(log: Callable[[str], None], worker_pids: Iterable[int] = ()) -> No
     """
     try:
         db = state.open_db()
-        ids = runlog.mark_stopped(db, os.getpid(), *worker_pids)
+        ids = [run_id for run_id, _, _ in runlog.mark_stopped(db, os.getpid(), *worker_pids)]
         db.conn.close()
         log("interrupted" + (f": run {', '.join(map(str, ids))} marked interrupted; the next run finishes the work"
                              if ids else ""))

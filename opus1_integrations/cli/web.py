@@ -11,7 +11,7 @@ import typer
 
 from ..errors import UsageError
 from ..host import Host
-from ..output import people
+from ..output import messages
 
 web_app = typer.Typer(name="web", no_args_is_help=True,
                       help="The Integrations tab in a browser: serve it, or print a sign-in link.")
@@ -42,7 +42,7 @@ def _link(host: Host, base: str, principal, minutes: float) -> str:
 
 def _say_link(url: str, principal, minutes: float) -> None:
     who = "an operator (every business)" if principal.operator else f"business {principal.business}"
-    people().print(f"Sign-in link for {who}, valid once within {minutes:g} minutes:", markup=False)
+    messages().print(f"Sign-in link for {who}, valid once within {minutes:g} minutes:", markup=False)
     sys.stdout.write(url + "\n")
     sys.stdout.flush()
 
@@ -86,12 +86,12 @@ def serve_command(
         if not allow_remote:
             raise UsageError(f"--host {host} would let other machines reach the tab",
                              hint="serve on 127.0.0.1 behind a reverse proxy with https, or add --allow-remote")
-        people().print(f"[yellow]Warning:[/] serving on {host}: anyone who can reach it can try to sign in, and "
+        messages().print(f"[yellow]Warning:[/] serving on {host}: anyone who can reach it can try to sign in, and "
                        "without https (a reverse proxy in front) cookies and links travel in clear text.")
     sock = bind(host, port)
     base = base_url(sock)
     app = create_app(ctx.obj.plugins)
-    people().print(f"Serving the Integrations tab on {base} (Ctrl-C stops it).", markup=False)
+    messages().print(f"Serving the Integrations tab on {base} (Ctrl-C stops it).", markup=False)
     if not no_link:
         principal = _principal(business, business is None)
         _say_link(_link(ctx.obj, base, principal, 15), principal, 15)
@@ -99,4 +99,4 @@ def serve_command(
         uvicorn.Server(config(app)).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn stopped cleanly, then passed the signal on
         pass
-    people().print("Stopped.", markup=False)
+    messages().print("Stopped.", markup=False)

@@ -44,7 +44,7 @@ class CheckAnswer:
 def check(host: Host, name: str, business: str, query: str, *, contacts: str | Path | None = None) -> CheckAnswer:
     """Find ``query`` (an email address or an opus1 person id) in the export and in the service."""
     configured = host.configured(name, business)
-    with shared_audience(contacts_path(host, name, business, contacts)) as audience:
+    with shared_audience(contacts_path(host, name, business, contacts, stored=configured.stored)) as audience:
         decisions = audience.find(query)
     keys = list(dict.fromkeys(d.contact_key for d in decisions if d.contact_key))
     lookup_keys = keys or ([query.strip().lower()] if "@" in query else [])

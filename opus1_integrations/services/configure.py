@@ -12,6 +12,7 @@ from ..errors import ExportRejected, SettingsInvalid
 from ..hookdata import Check
 from ..host import Host
 from .exports import shared_audience
+from .words import plural
 
 
 @dataclass(frozen=True)
@@ -107,4 +108,4 @@ def _export_check(path: str | None, name: str, business: str) -> Check:
     except ExportRejected as exc:
         first = f" ({exc.problems[0]})" if exc.problems else ""
         return Check("export", False, f"{exc.message}{first}", fix)
-    return Check("export", True, f"{path}: {contacts} contact{'s' if contacts != 1 else ''}")
+    return Check("export", True, f"{path}: {plural(contacts, 'contact')}")

@@ -14,6 +14,7 @@ from ..errors import ExportRejected, SettingsInvalid
 from ..hookdata import Finding, Severity
 from ..host import Host
 from ..runlog import ItemOutcome, RunStatus
+from ..settings import StoredSettings
 from .exports import derived
 from .sync import contacts_path
 
@@ -76,10 +77,7 @@ def diagnose(host: Host, business: str, integration: str | None = None, *, now: 
 
 def _findings(host: Host, name: str, business: str, now: datetime) -> list[Finding]:
     integration = host.integration(name)
-    stored = host.stored(name, business)
-    if stored is None:  # like every other command: exit 3
-        raise SettingsInvalid(f"{name} is not configured for business {business!r}",
-                              hint=f"run `opus1-int configure {name} --business {business}`")
+    stored = host.require_stored(name, business)  # like every other command: exit 3
     findings: list[Finding] = []
     if not stored.enabled:
         findings.append(Finding(Severity.WARNING, "disabled", f"{name} is disabled for business {business!r}",
@@ -91,7 +89,7 @@ def _findings(host: Host, name: str, business: str, now: datetime) -> list[Findi
     else:
         findings += integration.diagnose(host.context(integration, business), configured.settings)
     findings += _run_findings(host, name, business, now)
-    findings += _export_findings(host, name, business)
+    findings += _export_findings(host, name, business, stored)
     return findings
 
 
@@ -133,9 +131,9 @@ def export_findings(path: str | Path) -> list[Finding]:
         Finding(Severity.WARNING, issue.code, issue.message, issue.fix) for issue in audience.quality()])
 
 
-def _export_findings(host: Host, name: str, business: str) -> list[Finding]:
+def _export_findings(host: Host, name: str, business: str, stored: StoredSettings) -> list[Finding]:
     try:
-        path = contacts_path(host, name, business)
+        path = contacts_path(host, name, business, stored=stored)
     except SettingsInvalid as exc:
         return [Finding(Severity.WARNING, "no_export", exc.message, exc.hint)]
     try:

@@ -20,7 +20,7 @@ from concurrent.futures import Future
 from datetime import datetime, timedelta
 
 from .. import locks, retention, runlog, schedule, state
-from ..clock import iso, utcnow
+from ..clock import Clock, iso, utcnow
 from ..errors import Opus1Error
 from ..hookdata import SyncOptions
 from ..host import Host
@@ -34,8 +34,6 @@ from .workers import ProcessWorkers, ThreadWorkers, WorkerDied, default_processe
 JOBS_PER_PROCESS = 16
 """Businesses at once per worker process by default: a sync mostly waits for the service (measured in bench/)."""
 _POLL = 0.2  # how often a waiting main thread looks at the stop event
-
-Clock = Callable[[], datetime]
 
 
 def default_jobs(processes: int) -> int:
@@ -124,24 +122,23 @@ class Fleet:
     def _lost_runs(self, pid: int) -> dict[tuple[str, str], int]:
         """The runs a dead worker left ``running``, marked interrupted (once per worker)."""
         if pid not in self._lost:
-            db = self._host().db
-            self._lost[pid] = runlog.running_of(db, pid)
-            runlog.mark_stopped(db, pid)
+            self._lost[pid] = {(business, integration): run_id for run_id, business, integration
+                               in runlog.mark_stopped(self._host().db, pid)}
         return self._lost[pid]
 
     def _sync(self, host: Host, integration: str, business: str, force: bool, wait: bool,
               dry_run: bool) -> BusinessResult:
         if self.stop.is_set():
             return not_started(business, integration)
-        if not force and (current := self._schedule(host, integration, business)) and not current.due:
-            return BusinessResult(business, integration, skipped=Skip.NOT_DUE, due_at=iso(current.due_at))
+        if not force and (not_due := self._not_due(host, integration, business)) is not None:
+            return not_due
         try:
             with locks.business_lock(business, integration, wait=wait, stop=self.stop):
                 if self.stop.is_set():
                     return not_started(business, integration)
                 # Another process may have synced it while this one waited for the lock: check again.
-                if not force and (current := self._schedule(host, integration, business)) and not current.due:
-                    return BusinessResult(business, integration, skipped=Skip.NOT_DUE, due_at=iso(current.due_at))
+                if not force and (not_due := self._not_due(host, integration, business)) is not None:
+                    return not_due
                 result = sync_business(host, integration, business, options=SyncOptions(dry_run=dry_run),
                                        lock_held=True, apply_retention=False)
         except locks.Locked as exc:
@@ -164,6 +161,13 @@ class Fleet:
                               error=scrub(failure.message) if failure else None,
                               hint=scrub(failure.hint) if failure and failure.hint else None,
                               exit_code=int(result.exit_code) if result.exit_code else None)
+
+    def _not_due(self, host: Host, integration: str, business: str) -> BusinessResult | None:
+        """The business's result skipped as not due yet, or ``None`` when it is due (or not scheduled)."""
+        current = self._schedule(host, integration, business)
+        if current and not current.due:
+            return BusinessResult(business, integration, skipped=Skip.NOT_DUE, due_at=iso(current.due_at))
+        return None
 
     def _schedule(self, host: Host, integration: str, business: str) -> schedule.Schedule | None:
         return schedule.status(host.db, business, integration, self.clock())

@@ -69,13 +69,16 @@ class RunDetail:
 
 def run_detail(host: Host, run_id: int, *, per_outcome: int = 10) -> RunDetail:
     """A run and its items by outcome (failed first, then by how many), ``per_outcome`` of each."""
-    rows = runlog.list_runs(host.db, run_id=run_id, limit=1)
-    if not rows:
-        raise UsageError(f"there is no run {run_id}", hint="`opus1-int runs` lists the runs and their ids")
+    run = get_run(host, run_id)
     counts = runlog.outcome_counts(host.db, run_id)
-    order = sorted(counts, key=lambda o: (o != ItemOutcome.FAILED, -counts[o], o))
-    return RunDetail(rows[0], {o: counts[o] for o in order},
+    order = _ordered_outcomes(counts)
+    return RunDetail(run, {o: counts[o] for o in order},
                      {o: runlog.items(host.db, run_id, outcome=o, limit=per_outcome) for o in order})
+
+
+def _ordered_outcomes(counts: dict[str, int]) -> list[str]:
+    """A run's outcomes as shown: failed first, then the most frequent first, then by name."""
+    return sorted(counts, key=lambda o: (o != ItemOutcome.FAILED, -counts[o], o))
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ def run_items(host: Host, run_id: int, page: int = 1, per_page: int = 50, *, out
         raise UsageError(f"{outcome!r} is not an item outcome",
                          hint="use one of: " + ", ".join(o.value for o in ItemOutcome))
     counts = runlog.outcome_counts(host.db, run_id)
-    order = sorted(counts, key=lambda o: (o != ItemOutcome.FAILED, -counts[o], o))  # as ``run_detail``
+    order = _ordered_outcomes(counts)
     by_outcome = {o: counts[o] for o in order}
     page, per_page = max(1, page), max(1, min(per_page, 500))
     skip, wanted, items = (page - 1) * per_page, per_page, []

@@ -65,10 +65,7 @@ def sync_business(host: Host, name: str, business: str, *, contacts: str | Path 
     log is pruned when due (``retention.prune_if_due``), unless ``apply_retention`` is off (a fleet prunes once).
     """
     integration = host.integration(name)
-    stored = host.stored(name, business)
-    if stored is None:
-        raise SettingsInvalid(f"{name} is not configured for business {business!r}",
-                              hint=f"run `opus1-int configure {name} --business {business}`")
+    stored = host.require_stored(name, business)
     if not stored.enabled:
         raise SettingsInvalid(f"{name} is disabled for business {business!r}",
                               hint=f"enable it with `opus1-int configure {name} --business {business}`")

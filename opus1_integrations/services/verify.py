@@ -42,7 +42,7 @@ def verify(host: Host, name: str, business: str, sample: int, *, contacts: str |
     integration.require("verify")
     synced = _synced_keys(host, name, business)
     chosen = random.Random(seed).sample(synced, min(sample, len(synced)))
-    with shared_audience(contacts_path(host, name, business, contacts)) as audience:
+    with shared_audience(contacts_path(host, name, business, contacts, stored=configured.stored)) as audience:
         sampled = [c for c in (audience.contact(k) for k in chosen) if c is not None]
     return Verification(business, name, integration.verify(host.context(integration, business), configured.settings,
                                                            sampled))

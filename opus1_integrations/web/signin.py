@@ -36,11 +36,8 @@ def m001_tokens_and_sessions(db: sqlite_utils.Database) -> None:
                                "expires_at": str}, pk="session_hash")
 
 
-@migrations()
-def m002_run_items_by_outcome(db: sqlite_utils.Database) -> None:
-    """An index on the host's run log for the run pages: one outcome's items of a run, in the order recorded, without
-    reading the whole run (``services.runs.run_items``)."""
-    db.execute("create index if not exists run_items_run_outcome on run_items (run_id, outcome)")
+# The web's m002 made the run log's (run_id, outcome) index; the host's own migrations make it now (state.m006). A
+# database that applied it keeps the record, which sqlite-utils ignores once the name is no longer in this set.
 
 
 @dataclass(frozen=True)

@@ -520,4 +520,4 @@ def test_many_threads_opening_a_new_database_apply_each_migration_once(tmp_path)
     assert errors == []
     assert [m.name for m in state.migrations.applied(state.open_db(path))] == [
         "m001_integrations_and_runs", "m002_interval_hours", "m003_export_fingerprint", "m004_run_log_filters",
-        "m005_retention"]
+        "m005_retention", "m006_run_items_by_outcome"]

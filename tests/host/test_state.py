@@ -27,7 +27,7 @@ def test_migrations_build_the_schema_from_a_blank_database(tmp_path):
     assert [fk.other_table for fk in db["run_items"].foreign_keys] == ["runs"]
     assert [m.name for m in state.migrations.applied(db)] == [
         "m001_integrations_and_runs", "m002_interval_hours", "m003_export_fingerprint", "m004_run_log_filters",
-        "m005_retention"]
+        "m005_retention", "m006_run_items_by_outcome"]
     assert state.migrations.pending(db) == []
     assert {tuple(i.columns) for i in db["runs"].indexes} >= {("status",), ("started_at",)}
     assert db.execute("select items_days, runs_days from run_log_retention").fetchall() == [(30.0, 400.0)]
@@ -40,7 +40,7 @@ def test_reopening_applies_nothing_twice_and_keeps_data(tmp_path):
     db["integrations"].insert({"business": "b", "integration": "i", "enabled": 1, "settings": "{}"})
     again = state.open_db(path)
     assert again["integrations"].count == 1
-    assert again["_sqlite_migrations"].count == 5
+    assert again["_sqlite_migrations"].count == 6
     assert again["integrations"].get(("b", "i"))["interval_hours"] == 24.0
 
 
@@ -88,4 +88,5 @@ def test_plugin_migrations_are_their_own_set_applied_once(opus1_home, add_plugin
     sets = [(row["migration_set"], row["name"]) for row in db["_sqlite_migrations"].rows]
     assert sets == [("opus1_integrations", "m001_integrations_and_runs"), ("opus1_integrations", "m002_interval_hours"),
                     ("opus1_integrations", "m003_export_fingerprint"), ("opus1_integrations", "m004_run_log_filters"),
-                    ("opus1_integrations", "m005_retention"), ("opus1_thing", "m001_ledger")]
+                    ("opus1_integrations", "m005_retention"), ("opus1_integrations", "m006_run_items_by_outcome"),
+                    ("opus1_thing", "m001_ledger")]
