@@ -6,6 +6,7 @@ command that prints it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from ..clock import parse
@@ -50,6 +51,22 @@ def short_time(text: str | None, now: datetime) -> str:
     moment = parse(text)
     return moment.strftime("%H:%M") if moment.date() == now.date() else moment.strftime("%m-%d")
 
+
+def items_by_outcome(out, detail, *, dry_run: bool, more: Callable[[int], str], skip: tuple = ()) -> None:
+    """A run's contacts by outcome (``services.runs.RunDetail``): each outcome's count in words, its first contacts
+    with their reason (a refused one's fix below it), and how many more, with ``more(count)`` saying how to see
+    them; outcomes in ``skip`` left out."""
+    for outcome, count in detail.outcomes.items():
+        if outcome in skip:
+            continue
+        out.print(f"\n{count} {safe(WORDS.get(outcome, (outcome, outcome))[dry_run])}:")
+        for item in detail.items[outcome]:
+            out.print(f"  {safe(item['key'])}" + (f": {safe(item['message'])}" if item["message"] else ""))
+            if item["hint"] and outcome == ItemOutcome.FAILED:
+                out.print(f"    [dim]fix:[/] {safe(item['hint'])}")
+        shown = len(detail.items[outcome])
+        if count > shown:
+            out.print(f"  ... and {count - shown} more ({more(count)})")
 
 def without_uniform(rows: list[list[str]], column: int) -> tuple[list[list[str]], str | None]:
     """Drop a column whose value is the same on every row (after the header); returns the rows and that value."""

@@ -11,7 +11,8 @@ from ..clock import to_the_second, utcnow
 from ..output import emit_json, results, safe
 from ..services.runs import list_runs, prune, retention_setting, run_detail
 from .options import Json
-from .render import WORDS, aligned, compact, duration, outcomes_in_words, plural, short_time, without_uniform
+from .render import (WORDS, aligned, compact, duration, items_by_outcome, outcomes_in_words, plural, short_time,
+                     without_uniform)
 
 runs_app = typer.Typer(name="runs", help="The run log: what each sync did, kept 30 days in detail and 400 in short.")
 
@@ -80,16 +81,8 @@ def show_command(
         others = [_own_count(name, n) for name, n in numbers.items() if name not in WORDS]
         out.print("  counts:   " + "; ".join(filter(None, [outcomes_in_words(numbers, dry_run=bool(r["dry_run"])),
                                                         ", ".join(others)])))
-    for outcome, count in detail.outcomes.items():
-        words = WORDS.get(outcome, (outcome, outcome))[bool(r["dry_run"])]
-        out.print(f"\n{count} {safe(words)}:")
-        for item in detail.items[outcome]:
-            out.print(f"  {safe(item['key'])}" + (f": {safe(item['message'])}" if item["message"] else ""))
-            if item["hint"] and outcome == "failed":
-                out.print(f"    [dim]fix:[/] {safe(item['hint'])}")
-        if count > len(detail.items[outcome]):
-            out.print(f"  ... and {count - len(detail.items[outcome])} more "
-                      f"(`opus1-int runs show {run_id} --limit {count}` lists them)")
+    items_by_outcome(out, detail, dry_run=bool(r["dry_run"]),
+                     more=lambda count: f"`opus1-int runs show {run_id} --limit {count}` lists them")
 
 
 @runs_app.command("prune")

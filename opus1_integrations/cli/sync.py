@@ -23,7 +23,7 @@ from ..services import fleet
 from ..services.runs import run_detail
 from ..services.sync import SyncResult, sync_business
 from .options import Contacts, Integration, Jobs, Json, Processes
-from .render import MARK, WORDS, compact, minute, not_synced_in_words, outcomes_in_words, plural
+from .render import MARK, compact, items_by_outcome, minute, not_synced_in_words, outcomes_in_words, plural
 from .signals import hard_stop, stopping_on_signals
 
 
@@ -92,16 +92,9 @@ def show_result(host: Host, result: SyncResult, plan: Path | None) -> None:
     out.print(f"{MARK[result.status]} {what} of {where} (run {result.run_id}): "
               f"{outcomes_in_words(result.counts, dry_run=result.dry_run)}.")
     if result.dry_run:
-        detail = run_detail(host, result.run_id, per_outcome=SHOWN_PER_OUTCOME)
-        for outcome, count in detail.outcomes.items():
-            if outcome == ItemOutcome.UNCHANGED:
-                continue
-            out.print(f"\n{count} {WORDS[outcome][1]}:")
-            for item in detail.items[outcome]:
-                out.print(f"  {safe(item['key'])}" + (f": {safe(item['message'])}" if item["message"] else ""))
-            if count > len(detail.items[outcome]):
-                more = f"--plan {shlex.quote(str(plan))}" if plan else "--plan FILE.csv"
-                out.print(f"  ... and {count - len(detail.items[outcome])} more (`{more}` lists every contact)")
+        listing = f"--plan {shlex.quote(str(plan))}" if plan else "--plan FILE.csv"
+        items_by_outcome(out, run_detail(host, result.run_id, per_outcome=SHOWN_PER_OUTCOME), dry_run=True,
+                         skip=(ItemOutcome.UNCHANGED,), more=lambda count: f"`{listing}` lists every contact")
         out.print("\nNothing was sent: this was a dry run.")
     if result.not_synced:
         export = shlex.quote(result.export or "PATH")

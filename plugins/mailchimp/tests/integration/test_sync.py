@@ -296,6 +296,17 @@ def test_a_sync_whose_last_question_fails_keeps_its_work_and_the_next_run_compar
         mc.close()
 
 
+def test_runs_show_lists_a_refused_contact_first_with_mailchimps_words_and_the_fix(cli, connect, export,
+                                                                                   mailchimp_sandbox):
+    mailchimp_sandbox.seed_member("parent1@gmail.com", forgotten=True)  # permanently deleted: refused when sent
+    connect(export([account(1), account(2)]))
+    assert cli("sync", "mailchimp").code == 6
+    shown = cli("runs", "show", "1").out.split("\n\n")[1].splitlines()
+    assert shown[0] == "1 refused:"
+    assert shown[1].startswith("  parent1@gmail.com: ") and "permanently deleted" in shown[1]
+    assert shown[2].startswith("    fix: ") and "signup form" in shown[2]
+
+
 def test_runs_show_gives_the_outcomes_in_words_then_the_plugins_own_counts(cli, connect, export):
     connect(export([account(1), account(2)]))
     assert cli("sync", "mailchimp").code == 0
